@@ -1,0 +1,278 @@
+// The one API contract: every operation the renderer (or a script) may call, with zod schemas for
+// its input and output, and the change events. Both transports (IPC and HTTP) and the renderer's
+// client are derived from this table; adding an operation is one entry here plus one handler.
+import { z } from 'zod'
+
+export const Id = z.number().int().positive()
+
+export const JsonObjectSchema = z.record(z.string(), z.json())
+
+export const NODEROLE_STATE_NAMES = ['error', 'active', 'todo', 'transition', 'blocked', 'proposed'] as const
+export const NodeRoleStateSchema = z.enum(NODEROLE_STATE_NAMES)
+
+const Name = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, 'use 1-63 letters, digits, ".", "_" or "-", starting with a letter or digit')
+const RoleName = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'use 1-63 lower-case letters, digits, "_" or "-"')
+/** A fully qualified domain name: dot-separated labels of letters, digits and inner hyphens. */
+export const Fqdn = z
+  .string()
+  .max(253)
+  .regex(
+    /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)+$/,
+    'must be a fully qualified domain name in lower case, e.g. node1.cluster.lab'
+  )
+const Description = z.string().max(4000)
+const Timestamp = z.string()
+
+export const DeploymentStateSchema = z.enum(['proposed', 'committed', 'active', 'error'])
+export const DeploymentSchema = z.object({
+  id: Id,
+  name: z.string(),
+  description: z.string(),
+  parent_id: Id.nullable(),
+  system: z.boolean(),
+  /** proposed: a snapshot is open; else committed, active (all noderoles active) or error. */
+  state: DeploymentStateSchema,
+  /** The open proposal's snapshot id, if any. */
+  snapshot_id: Id.nullable(),
+  noderole_states: z.record(NodeRoleStateSchema, z.number().int()),
+  created_at: Timestamp,
+  updated_at: Timestamp
+})
+export type Deployment = z.infer<typeof DeploymentSchema>
+
+export const ROLE_FLAGS = ['library', 'implicit', 'bootstrap', 'discovery', 'cluster', 'destructive', 'milestone', 'abstract'] as const
+export const RoleFlagsSchema = z.object(
+  Object.fromEntries(ROLE_FLAGS.map((f) => [f, z.boolean()])) as Record<(typeof ROLE_FLAGS)[number], z.ZodBoolean>
+)
+export type RoleFlags = z.infer<typeof RoleFlagsSchema>
+
+export const RoleSchema = z.object({
+  id: Id,
+  name: z.string(),
+  barclamp: z.string(),
+  description: z.string(),
+  jig: z.string(),
+  requires: z.array(z.string()),
+  provides: z.array(z.string()),
+  conflicts: z.array(z.string()),
+  precedes: z.array(z.string()),
+  flags: RoleFlagsSchema,
+  attributes: JsonObjectSchema
+})
+export type Role = z.infer<typeof RoleSchema>
+
+export const RoleDefinitionSchema = z.object({
+  name: RoleName,
+  description: Description.default(''),
+  jig: z.string().min(1),
+  requires: z.array(RoleName).max(100).default([]),
+  provides: z.array(RoleName).max(100).default([]),
+  conflicts: z.array(RoleName).max(100).default([]),
+  precedes: z.array(RoleName).max(100).default([]),
+  flags: RoleFlagsSchema.partial().default({}),
+  attributes: JsonObjectSchema.default({})
+})
+export type RoleDefinition = z.infer<typeof RoleDefinitionSchema>
+
+export const BarclampDefinitionSchema = z.object({
+  name: RoleName,
+  description: Description.default(''),
+  version: z.string().max(64).default('0'),
+  roles: z.array(RoleDefinitionSchema).min(1).max(500)
+})
+export type BarclampDefinition = z.infer<typeof BarclampDefinitionSchema>
+
+export const BarclampSchema = z.object({
+  id: Id,
+  name: z.string(),
+  description: z.string(),
+  version: z.string(),
+  roles: z.array(z.string())
+})
+export type Barclamp = z.infer<typeof BarclampSchema>
+
+export const NodeSchema = z.object({
+  id: Id,
+  name: z.string(),
+  description: z.string(),
+  deployment_id: Id,
+  admin: z.boolean(),
+  alive: z.boolean(),
+  available: z.boolean(),
+  bootenv: z.string(),
+  hint: JsonObjectSchema,
+  discovery: JsonObjectSchema,
+  created_at: Timestamp,
+  updated_at: Timestamp
+})
+export type Node = z.infer<typeof NodeSchema>
+
+export const NodeRoleSchema = z.object({
+  id: Id,
+  deployment_id: Id,
+  role_id: Id,
+  role: z.string(),
+  node_id: Id,
+  node: z.string(),
+  state: NodeRoleStateSchema,
+  cohort: z.number().int(),
+  available: z.boolean(),
+  parents: z.array(Id),
+  children: z.array(Id),
+  run_count: z.number().int(),
+  created_at: Timestamp,
+  updated_at: Timestamp
+})
+export type NodeRole = z.infer<typeof NodeRoleSchema>
+
+export const AttributeLayersSchema = z.object({
+  role_defaults: JsonObjectSchema,
+  deployment_role: JsonObjectSchema,
+  parents_wall: JsonObjectSchema,
+  system: JsonObjectSchema,
+  user: JsonObjectSchema
+})
+
+export const NodeRoleDetailSchema = NodeRoleSchema.extend({
+  proposed_data: JsonObjectSchema,
+  committed_data: JsonObjectSchema,
+  wall: JsonObjectSchema,
+  runlog: z.string(),
+  attributes: z.object({ layers: AttributeLayersSchema, merged: JsonObjectSchema })
+})
+export type NodeRoleDetail = z.infer<typeof NodeRoleDetailSchema>
+
+export const HealthSchema = z.object({
+  version: z.string(),
+  store: z.enum(['sqlite', 'postgres']),
+  location: z.string()
+})
+
+/** A change the renderer should react to; published after the transaction that made it commits. */
+export const ChangeEventSchema = z.object({
+  kind: z.enum(['deployment', 'node', 'noderole', 'barclamp']),
+  id: Id,
+  action: z.enum(['created', 'updated', 'deleted']),
+  state: NodeRoleStateSchema.optional()
+})
+export type ChangeEvent = z.infer<typeof ChangeEventSchema>
+
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE'
+
+export interface OperationSpec<I extends z.ZodType, O extends z.ZodType> {
+  readonly method: HttpMethod
+  /** Path under /api/v2; `:name` segments are taken from the input object. */
+  readonly path: string
+  readonly input: I
+  readonly output: O
+  readonly summary: string
+}
+
+const op = <I extends z.ZodType, O extends z.ZodType>(spec: OperationSpec<I, O>): OperationSpec<I, O> => spec
+const NoInput = z.object({}).strict()
+const ById = z.object({ id: Id }).strict()
+
+export const contract = {
+  health: op({ method: 'GET', path: '/health', input: NoInput, output: HealthSchema, summary: 'Version and store in use' }),
+
+  listDeployments: op({ method: 'GET', path: '/deployments', input: NoInput, output: z.array(DeploymentSchema), summary: 'All deployments, system first' }),
+  getDeployment: op({ method: 'GET', path: '/deployments/:id', input: ById, output: DeploymentSchema, summary: 'One deployment' }),
+  createDeployment: op({
+    method: 'POST',
+    path: '/deployments',
+    input: z.object({ name: Name, description: Description.default(''), parent_id: Id.optional() }).strict(),
+    output: DeploymentSchema,
+    summary: 'Create a deployment (under system unless parent_id is given), with its proposal open'
+  }),
+  proposeDeployment: op({ method: 'POST', path: '/deployments/:id/propose', input: ById, output: DeploymentSchema, summary: 'Open a proposal (snapshot) on a committed deployment' }),
+  commitDeployment: op({ method: 'POST', path: '/deployments/:id/commit', input: ById, output: DeploymentSchema, summary: 'Commit the open proposal: proposed noderoles go to todo or blocked' }),
+
+  listBarclamps: op({ method: 'GET', path: '/barclamps', input: NoInput, output: z.array(BarclampSchema), summary: 'Installed barclamps' }),
+  importBarclamp: op({ method: 'POST', path: '/barclamps', input: BarclampDefinitionSchema, output: BarclampSchema, summary: 'Install or update a barclamp and its roles' }),
+  listRoles: op({ method: 'GET', path: '/roles', input: NoInput, output: z.array(RoleSchema), summary: 'All roles' }),
+
+  listNodes: op({ method: 'GET', path: '/nodes', input: NoInput, output: z.array(NodeSchema), summary: 'All nodes' }),
+  getNode: op({ method: 'GET', path: '/nodes/:id', input: ById, output: NodeSchema, summary: 'One node' }),
+  createNode: op({
+    method: 'POST',
+    path: '/nodes',
+    input: z
+      .object({
+        name: Fqdn,
+        description: Description.default(''),
+        deployment_id: Id.optional(),
+        admin: z.boolean().default(false),
+        alive: z.boolean().default(false),
+        available: z.boolean().default(true),
+        bootenv: z.string().min(1).max(64).default('discovery'),
+        hint: JsonObjectSchema.default({})
+      })
+      .strict(),
+    output: NodeSchema,
+    summary: 'Create a node'
+  }),
+  updateNode: op({
+    method: 'PATCH',
+    path: '/nodes/:id',
+    input: z
+      .object({
+        id: Id,
+        description: Description.optional(),
+        alive: z.boolean().optional(),
+        available: z.boolean().optional(),
+        bootenv: z.string().min(1).max(64).optional()
+      })
+      .strict(),
+    output: NodeSchema,
+    summary: 'Change a node: alive (dead ripples through the graph), available, bootenv'
+  }),
+  deleteNode: op({ method: 'DELETE', path: '/nodes/:id', input: ById, output: z.object({ deleted: Id }), summary: 'Delete a node and its noderoles' }),
+
+  listNodeRoles: op({
+    method: 'GET',
+    path: '/noderoles',
+    input: z.object({ deployment_id: Id.optional(), node_id: Id.optional() }).strict(),
+    output: z.array(NodeRoleSchema),
+    summary: 'Noderoles, optionally of one deployment or node'
+  }),
+  getNodeRole: op({ method: 'GET', path: '/noderoles/:id', input: ById, output: NodeRoleDetailSchema, summary: 'One noderole with its attribute layers' }),
+  bindNodeRole: op({
+    method: 'POST',
+    path: '/noderoles',
+    input: z.object({ deployment_id: Id, node_id: Id, role: RoleName }).strict(),
+    output: NodeRoleSchema,
+    summary: 'Bind a role to a node in a proposed deployment (creates the noderoles it requires too)'
+  }),
+  deleteNodeRole: op({ method: 'DELETE', path: '/noderoles/:id', input: ById, output: z.object({ deleted: z.array(Id) }), summary: 'Remove a noderole (and descendants that go with it)' }),
+  setNodeRoleData: op({
+    method: 'PUT',
+    path: '/noderoles/:id/data',
+    input: z.object({ id: Id, data: JsonObjectSchema }).strict(),
+    output: NodeRoleDetailSchema,
+    summary: 'Set the operator (user) data of a noderole in a proposed deployment'
+  }),
+  retryNodeRole: op({ method: 'POST', path: '/noderoles/:id/retry', input: ById, output: NodeRoleSchema, summary: 'Put an errored noderole back to todo' })
+} as const
+
+export type Contract = typeof contract
+export type OperationName = keyof Contract
+export type OperationInput<K extends OperationName> = z.input<Contract[K]['input']>
+export type OperationParsedInput<K extends OperationName> = z.output<Contract[K]['input']>
+export type OperationOutput<K extends OperationName> = z.output<Contract[K]['output']>
+
+/** The typed API object the renderer uses, whatever carries it. */
+export type CrowbarApi = {
+  [K in OperationName]: (input: OperationInput<K>) => Promise<OperationOutput<K>>
+}
+
+export const OPERATION_NAMES = Object.keys(contract) as OperationName[]
+
+/** The error body every transport returns: the kind maps to an HTTP status. */
+export const ApiErrorSchema = z.object({
+  error: z.object({ kind: z.enum(['invalid', 'not_found', 'conflict', 'internal']), message: z.string() })
+})
+export type ApiError = z.infer<typeof ApiErrorSchema>

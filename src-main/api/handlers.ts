@@ -1,0 +1,45 @@
+// One handler per contract operation, each a thin call into the domain.
+import { importBarclamp, listBarclamps, listRoles } from '../domain/barclamps'
+import type { DomainContext } from '../domain/context'
+import {
+  commitDeployment,
+  createDeployment,
+  getDeployment,
+  listDeployments,
+  proposeDeployment
+} from '../domain/deployments'
+import { bindNodeRole, deleteNodeRole } from '../domain/noderole-binding'
+import { getNodeRole, getNodeRoleDetail, listNodeRoles, retryNodeRole, setNodeRoleData } from '../domain/noderoles'
+import { createNode, deleteNode, getNode, listNodes, updateNode } from '../domain/nodes'
+import type { Handlers } from './operations'
+
+export interface HandlerInfo {
+  readonly version: string
+  readonly location: string
+}
+
+export function createHandlers(ctx: DomainContext, info: HandlerInfo): Handlers {
+  const db = ctx.db
+  return {
+    health: async () => ({ version: info.version, store: ctx.kind, location: info.location }),
+    listDeployments: () => listDeployments(db),
+    getDeployment: ({ id }) => getDeployment(db, id),
+    createDeployment: (input) => createDeployment(ctx, input),
+    proposeDeployment: ({ id }) => proposeDeployment(ctx, id),
+    commitDeployment: ({ id }) => commitDeployment(ctx, id),
+    listBarclamps: () => listBarclamps(db),
+    importBarclamp: (def) => importBarclamp(ctx, def),
+    listRoles: () => listRoles(db),
+    listNodes: () => listNodes(db),
+    getNode: ({ id }) => getNode(db, id),
+    createNode: (input) => createNode(ctx, input),
+    updateNode: ({ id, ...change }) => updateNode(ctx, id, change),
+    deleteNode: ({ id }) => deleteNode(ctx, id),
+    listNodeRoles: (filter) => listNodeRoles(db, filter),
+    getNodeRole: ({ id }) => getNodeRoleDetail(db, id),
+    bindNodeRole: async (input) => getNodeRole(db, await bindNodeRole(ctx, input)),
+    deleteNodeRole: ({ id }) => deleteNodeRole(ctx, id),
+    setNodeRoleData: ({ id, data }) => setNodeRoleData(ctx, id, data),
+    retryNodeRole: ({ id }) => retryNodeRole(ctx, id)
+  }
+}

@@ -1,0 +1,184 @@
+// The contract over HTTP for headless mode: JSON REST under /api/v2, a server-sent event stream of
+// changes, and the built renderer. Listens on loopback only.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import type { ChangeFeed } from '../domain/change-feed'
+import { bodyless, coerceScalar, EVENTS_PATH, matchRoute, API_PREFIX } from './http-routes'
+import { failure, invokeOperation, type Handlers, type OperationResult } from './operations'
+import { serveStatic } from './static-files'
+
+export interface HttpTransportOptions {
+  readonly handlers: Handlers
+  readonly feed: ChangeFeed
+  /** Directory of the built renderer (index.html and assets); missing means API only. */
+  readonly rendererDir?: string | undefined
+  readonly port: number
+  readonly host?: string
+  readonly onInternalError: (err: unknown, operation: string) => void
+}
+
+const MAX_BODY_BYTES = 1024 * 1024
+const HEARTBEAT_MS = 15_000
+
+/** Sent with every response: the page may load only its own scripts and talk only to this server. */
+export const CONTENT_SECURITY_POLICY =
+  "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
+
+export class HttpTransport {
+  private server: Server | undefined
+  private readonly streams = new Set<ServerResponse>()
+  private unsubscribe: (() => void) | undefined
+  private heartbeat: NodeJS.Timeout | undefined
+  private boundPort = 0
+
+  constructor(private readonly options: HttpTransportOptions) {}
+
+  get port(): number {
+    return this.boundPort
+  }
+
+  get url(): string {
+    return `http://${this.options.host ?? '127.0.0.1'}:${this.boundPort}`
+  }
+
+  async start(): Promise<void> {
+    if (this.server) return
+    const server = createServer((req, res) => {
+      this.handle(req, res).catch((err: unknown) => {
+        this.options.onInternalError(err, `${req.method} ${req.url}`)
+        if (!res.headersSent) send(res, failure('internal', 'the request failed unexpectedly'))
+        else res.destroy()
+      })
+    })
+    this.server = server
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject)
+      server.listen(this.options.port, this.options.host ?? '127.0.0.1', () => {
+        server.off('error', reject)
+        resolve()
+      })
+    })
+    this.boundPort = (server.address() as AddressInfo).port
+    this.unsubscribe = this.options.feed.subscribe((event) => {
+      const frame = `event: change\ndata: ${JSON.stringify(event)}\n\n`
+      for (const res of this.streams) res.write(frame)
+    })
+    this.heartbeat = setInterval(() => {
+      for (const res of this.streams) res.write(': keep-alive\n\n')
+    }, HEARTBEAT_MS)
+    this.heartbeat.unref()
+  }
+
+  async stop(): Promise<void> {
+    const server = this.server
+    if (!server) return
+    this.server = undefined
+    this.unsubscribe?.()
+    clearInterval(this.heartbeat)
+    for (const res of this.streams) res.end()
+    this.streams.clear()
+    server.closeAllConnections()
+    await new Promise<void>((resolve) => server.close(() => resolve()))
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    res.setHeader('X-Content-Type-Options', 'nosniff')
+    res.setHeader('Content-Security-Policy', CONTENT_SECURITY_POLICY)
+    // A page from another site may not drive this API through the browser (DNS rebinding).
+    const host = req.headers.host ?? ''
+    if (!/^(127\.0\.0\.1|localhost|\[::1\])(:\d+)?$/.test(host)) {
+      send(res, failure('invalid', `requests must be addressed to 127.0.0.1 or localhost, not ${host || 'no host'}`), 421)
+      return
+    }
+    const url = new URL(req.url ?? '/', 'http://127.0.0.1')
+    if (url.pathname === EVENTS_PATH && req.method === 'GET') {
+      this.openStream(res)
+      return
+    }
+    if (url.pathname === API_PREFIX || url.pathname.startsWith(`${API_PREFIX}/`)) {
+      await this.handleApi(req, res, url)
+      return
+    }
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      send(res, failure('not_found', `${req.method} ${url.pathname} is not an API route`))
+      return
+    }
+    await serveStatic(res, this.options.rendererDir, url.pathname, req.method === 'HEAD')
+  }
+
+  private async handleApi(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+    const matched = matchRoute(req.method ?? 'GET', url.pathname)
+    if (!matched) {
+      send(res, failure('not_found', `no API route ${url.pathname}`))
+      return
+    }
+    if ('allowed' in matched) {
+      res.setHeader('Allow', matched.allowed.join(', '))
+      send(res, failure('invalid', `${req.method} is not allowed on ${url.pathname}; use ${matched.allowed.join(' or ')}`), 405)
+      return
+    }
+    const { route, params } = matched
+    const input: Record<string, unknown> = {}
+    if (bodyless(route.method)) {
+      for (const [k, v] of url.searchParams) input[k] = coerceScalar(v)
+    } else {
+      // JSON only: a cross-site form cannot send it without a CORS preflight, which we never grant.
+      if (!/^application\/json\b/i.test(req.headers['content-type'] ?? '')) {
+        send(res, failure('invalid', 'send the body as JSON with Content-Type: application/json'), 415)
+        return
+      }
+      const body = await readJson(req)
+      if (!body.ok) {
+        send(res, failure('invalid', body.message), body.status)
+        return
+      }
+      if (typeof body.value !== 'object' || body.value === null || Array.isArray(body.value)) {
+        send(res, failure('invalid', 'the body must be a JSON object'))
+        return
+      }
+      Object.assign(input, body.value)
+    }
+    for (const [k, v] of Object.entries(params)) input[k] = coerceScalar(v)
+    send(res, await invokeOperation(this.options.handlers, route.name, input, this.options.onInternalError))
+  }
+
+  private openStream(res: ServerResponse): void {
+    res.writeHead(200, {
+      'Content-Type': 'text/event-stream',
+      'Cache-Control': 'no-cache',
+      Connection: 'keep-alive'
+    })
+    res.write(': connected\n\n')
+    this.streams.add(res)
+    res.on('close', () => this.streams.delete(res))
+  }
+}
+
+function send(res: ServerResponse, result: OperationResult, status?: number): void {
+  const body = JSON.stringify(result.ok ? result.value : result.body)
+  res.writeHead(status ?? (result.ok ? 200 : result.status), {
+    'Content-Type': 'application/json; charset=utf-8',
+    'Cache-Control': 'no-store'
+  })
+  res.end(body)
+}
+
+async function readJson(
+  req: IncomingMessage
+): Promise<{ ok: true; value: unknown } | { ok: false; status: number; message: string }> {
+  const chunks: Buffer[] = []
+  let size = 0
+  for await (const chunk of req) {
+    const buf = chunk as Buffer
+    size += buf.length
+    if (size > MAX_BODY_BYTES) return { ok: false, status: 413, message: `the body is larger than ${MAX_BODY_BYTES} bytes` }
+    chunks.push(buf)
+  }
+  const text = Buffer.concat(chunks).toString('utf8')
+  if (text.trim() === '') return { ok: true, value: {} }
+  try {
+    return { ok: true, value: JSON.parse(text) as unknown }
+  } catch (err) {
+    return { ok: false, status: 400, message: `the body is not valid JSON: ${(err as Error).message}` }
+  }
+}

@@ -1,0 +1,61 @@
+// Start-up in one place: store -> domain -> handlers. Transports (HTTP, IPC) are attached by the
+// entry points (cli/, electron/). Nothing here runs at import time.
+import { crowbarBarclamp } from './barclamps/crowbar-barclamp'
+import { testBarclamp } from './barclamps/test-barclamp'
+import { BarclampDefinitionSchema } from './api/contract'
+import { createHandlers } from './api/handlers'
+import type { Handlers } from './api/operations'
+import { importBarclamp } from './domain/barclamps'
+import { ChangeFeed } from './domain/change-feed'
+import type { Clock, DomainContext } from './domain/context'
+import { ensureSystemDeployment } from './domain/deployments'
+import type { Logger } from './log'
+import { openStore, type Store } from './store/store'
+
+export const VERSION = '0.1.0'
+
+export interface AppOptions {
+  readonly dataDir: string
+  readonly databaseUrl?: string | undefined
+  readonly clock?: Clock
+  readonly logger: Logger
+}
+
+export interface CrowbarApp {
+  readonly ctx: DomainContext
+  readonly store: Store
+  readonly handlers: Handlers
+  readonly feed: ChangeFeed
+  readonly logger: Logger
+  stop(): Promise<void>
+}
+
+export const BUILT_IN_BARCLAMPS = [crowbarBarclamp, testBarclamp]
+
+export async function startApp(options: AppOptions): Promise<CrowbarApp> {
+  const store = await openStore({ dataDir: options.dataDir, databaseUrl: options.databaseUrl })
+  const feed = new ChangeFeed()
+  const ctx: DomainContext = { db: store.db, kind: store.kind, clock: options.clock ?? (() => new Date()), feed }
+  try {
+    await ensureSystemDeployment(ctx)
+    for (const def of BUILT_IN_BARCLAMPS) await importBarclamp(ctx, BarclampDefinitionSchema.parse(def))
+  } catch (err) {
+    await store.close()
+    throw err
+  }
+  const handlers = createHandlers(ctx, { version: VERSION, location: store.location })
+  options.logger.info({ store: store.kind, location: store.location }, 'store ready')
+  let stopped = false
+  return {
+    ctx,
+    store,
+    handlers,
+    feed,
+    logger: options.logger,
+    async stop() {
+      if (stopped) return
+      stopped = true
+      await store.close()
+    }
+  }
+}

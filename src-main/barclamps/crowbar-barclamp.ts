@@ -1,0 +1,23 @@
+// The core barclamp: the roles every installation has, whatever else is installed.
+import type { z } from 'zod'
+import type { BarclampDefinitionSchema } from '../api/contract'
+
+export const crowbarBarclamp: z.input<typeof BarclampDefinitionSchema> = {
+  name: 'crowbar',
+  description: 'The framework itself: the admin node and every managed node',
+  version: '2.0',
+  roles: [
+    {
+      name: 'crowbar-admin-node',
+      description: 'This machine: runs the boot services and the annealer',
+      jig: 'noop',
+      flags: { bootstrap: true }
+    },
+    {
+      name: 'crowbar-managed-node',
+      description: 'A node under management: bound to every node when it is discovered',
+      jig: 'noop',
+      flags: { discovery: true }
+    }
+  ]
+}

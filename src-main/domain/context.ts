@@ -1,0 +1,32 @@
+// What every domain operation needs: the store, a clock, and the feed that tells the UI what
+// changed. Changes are buffered during a transaction and published only once it has committed.
+import type { Kysely, Transaction } from 'kysely'
+import type { ChangeEvent } from '../api/contract'
+import type { Database } from '../store/database'
+import type { StoreKind } from '../store/store-kind'
+import type { ChangeFeed } from './change-feed'
+
+export type Clock = () => Date
+
+export interface DomainContext {
+  readonly db: Kysely<Database>
+  readonly kind: StoreKind
+  readonly clock: Clock
+  readonly feed: ChangeFeed
+}
+
+export interface TxContext {
+  readonly tx: Transaction<Database>
+  readonly kind: StoreKind
+  readonly now: string
+  emit(event: ChangeEvent): void
+}
+
+export async function transact<T>(ctx: DomainContext, work: (t: TxContext) => Promise<T>): Promise<T> {
+  const events: ChangeEvent[] = []
+  const result = await ctx.db.transaction().execute((tx) =>
+    work({ tx, kind: ctx.kind, now: ctx.clock().toISOString(), emit: (e) => events.push(e) })
+  )
+  for (const e of events) ctx.feed.publish(e)
+  return result
+}

@@ -1,0 +1,222 @@
+// Deployments: the tree under `system`, proposals (snapshots) and commit.
+import { sql } from 'kysely'
+import type { Deployment } from '../api/contract'
+import type { DeploymentRow, Queryable, Tx } from '../store/database'
+import { transact, type DomainContext, type TxContext } from './context'
+import { conflict, invalid, isUniqueViolation, notFound } from './errors'
+import { planCommit } from './noderole-graph'
+import { applyPlan, loadGraph } from './noderole-graph-store'
+import { NODEROLE_STATES, STATE_CODE, stateFromCode, type NodeRoleState } from './noderole-states'
+
+export const SYSTEM_DEPLOYMENT = 'system'
+
+type StateCounts = Record<NodeRoleState, number>
+
+function deploymentState(row: DeploymentRow, counts: StateCounts): Deployment['state'] {
+  if (row.state === 'proposed') return 'proposed'
+  if (counts.error > 0) return 'error'
+  const total = NODEROLE_STATES.reduce((n, s) => n + counts[s], 0)
+  return counts.active === total ? 'active' : 'committed'
+}
+
+async function toDeployments(db: Queryable | Tx, rows: DeploymentRow[]): Promise<Deployment[]> {
+  if (rows.length === 0) return []
+  const ids = rows.map((r) => r.id)
+  const counts = await db
+    .selectFrom('noderoles')
+    .select(['deployment_id', 'state', sql<number>`count(*)`.as('n')])
+    .where('deployment_id', 'in', ids)
+    .groupBy(['deployment_id', 'state'])
+    .execute()
+  const snapshots = await db
+    .selectFrom('snapshots')
+    .select(['id', 'deployment_id'])
+    .where('deployment_id', 'in', ids)
+    .where('state', '=', 'proposed')
+    .execute()
+  return rows.map((row) => {
+    const c = Object.fromEntries(NODEROLE_STATES.map((s) => [s, 0])) as StateCounts
+    for (const x of counts) if (x.deployment_id === row.id) c[stateFromCode(x.state)] = Number(x.n)
+    return {
+      id: row.id,
+      name: row.name,
+      description: row.description,
+      parent_id: row.parent_id,
+      system: row.system === 1,
+      state: deploymentState(row, c),
+      snapshot_id: snapshots.find((s) => s.deployment_id === row.id)?.id ?? null,
+      noderole_states: c,
+      created_at: row.created_at,
+      updated_at: row.updated_at
+    }
+  })
+}
+
+export async function listDeployments(db: Queryable): Promise<Deployment[]> {
+  const rows = await db.selectFrom('deployments').selectAll().orderBy('system', 'desc').orderBy('id').execute()
+  return toDeployments(db, rows)
+}
+
+export async function deploymentRow(db: Queryable | Tx, id: number): Promise<DeploymentRow> {
+  const row = await db.selectFrom('deployments').selectAll().where('id', '=', id).executeTakeFirst()
+  if (!row) throw notFound(`no deployment with id ${id}`)
+  return row
+}
+
+export async function getDeployment(db: Queryable | Tx, id: number): Promise<Deployment> {
+  return (await toDeployments(db, [await deploymentRow(db, id)]))[0] as Deployment
+}
+
+export async function systemDeploymentId(db: Queryable | Tx): Promise<number> {
+  const row = await db.selectFrom('deployments').select('id').where('system', '=', 1).executeTakeFirst()
+  if (!row) throw new Error('the system deployment is missing: the store was not initialised')
+  return row.id
+}
+
+/** Creates the root `system` deployment, committed, if the store has none (first start). */
+export async function ensureSystemDeployment(ctx: DomainContext): Promise<number> {
+  return transact(ctx, async (t) => {
+    const found = await t.tx.selectFrom('deployments').select('id').where('system', '=', 1).executeTakeFirst()
+    if (found) return found.id
+    const row = await t.tx
+      .insertInto('deployments')
+      .values({
+        name: SYSTEM_DEPLOYMENT,
+        description: 'Bootstrap and discovery: the root of the deployment tree',
+        parent_id: null,
+        system: 1,
+        state: 'committed',
+        created_at: t.now,
+        updated_at: t.now
+      })
+      .returning('id')
+      .executeTakeFirstOrThrow()
+    t.emit({ kind: 'deployment', id: row.id, action: 'created' })
+    return row.id
+  })
+}
+
+/** Ancestors from the parent up to the root. Bounded by the number of deployments. */
+export async function ancestorsOf(tx: Tx, row: DeploymentRow): Promise<DeploymentRow[]> {
+  const all = await tx.selectFrom('deployments').selectAll().execute()
+  const byId = new Map(all.map((d) => [d.id, d]))
+  const out: DeploymentRow[] = []
+  let parent = row.parent_id === null ? undefined : byId.get(row.parent_id)
+  while (parent && out.length < all.length) {
+    out.push(parent)
+    parent = parent.parent_id === null ? undefined : byId.get(parent.parent_id)
+  }
+  return out
+}
+
+async function openSnapshot(t: TxContext, deployment: DeploymentRow): Promise<void> {
+  try {
+    await t.tx
+      .insertInto('snapshots')
+      .values({ deployment_id: deployment.id, state: 'proposed', created_at: t.now, committed_at: null })
+      .execute()
+  } catch (err) {
+    if (isUniqueViolation(err)) throw conflict(`deployment ${deployment.name} already has an open proposal: commit it first`)
+    throw err
+  }
+  await t.tx.updateTable('deployments').set({ state: 'proposed', updated_at: t.now }).where('id', '=', deployment.id).execute()
+}
+
+/** Serialises writers of one deployment on PostgreSQL (SQLite's write lock already does). */
+async function lockDeployment(t: TxContext, id: number): Promise<DeploymentRow> {
+  if (t.kind === 'postgres') {
+    const row = await t.tx.selectFrom('deployments').selectAll().where('id', '=', id).forUpdate().executeTakeFirst()
+    if (!row) throw notFound(`no deployment with id ${id}`)
+    return row
+  }
+  return deploymentRow(t.tx, id)
+}
+
+export async function createDeployment(
+  ctx: DomainContext,
+  input: { name: string; description: string; parent_id?: number | undefined }
+): Promise<Deployment> {
+  return transact(ctx, async (t) => {
+    const parentId = input.parent_id ?? (await systemDeploymentId(t.tx))
+    await deploymentRow(t.tx, parentId)
+    let id: number
+    try {
+      const row = await t.tx
+        .insertInto('deployments')
+        .values({
+          name: input.name,
+          description: input.description,
+          parent_id: parentId,
+          system: 0,
+          state: 'committed',
+          created_at: t.now,
+          updated_at: t.now
+        })
+        .returning('id')
+        .executeTakeFirstOrThrow()
+      id = row.id
+    } catch (err) {
+      if (isUniqueViolation(err)) throw conflict(`a deployment named ${input.name} already exists; choose another name`)
+      throw err
+    }
+    // A new deployment starts with its proposal open: there is nothing committed to edit yet.
+    await openSnapshot(t, await deploymentRow(t.tx, id))
+    t.emit({ kind: 'deployment', id, action: 'created' })
+    return getDeployment(t.tx, id)
+  })
+}
+
+export async function proposeDeployment(ctx: DomainContext, id: number): Promise<Deployment> {
+  return transact(ctx, async (t) => {
+    const row = await lockDeployment(t, id)
+    if (row.system === 1) {
+      throw invalid('the system deployment can never be proposed; create a child deployment for new work')
+    }
+    if (row.state === 'proposed') throw conflict(`deployment ${row.name} already has an open proposal: commit it first`)
+    await openSnapshot(t, row)
+    t.emit({ kind: 'deployment', id, action: 'updated' })
+    return getDeployment(t.tx, id)
+  })
+}
+
+/** Commits the open proposal: data is copied to committed, proposed noderoles go to todo/blocked. */
+export async function commitDeployment(ctx: DomainContext, id: number): Promise<Deployment> {
+  return transact(ctx, async (t) => {
+    const row = await lockDeployment(t, id)
+    if (row.state !== 'proposed') throw conflict(`deployment ${row.name} has no open proposal: nothing to commit`)
+    await commitNodeRoles(t, id)
+    await t.tx
+      .updateTable('deployment_roles')
+      .set((eb) => ({ committed_data: eb.ref('proposed_data') }))
+      .where('deployment_id', '=', id)
+      .execute()
+    await t.tx
+      .updateTable('snapshots')
+      .set({ state: 'committed', committed_at: t.now })
+      .where('deployment_id', '=', id)
+      .where('state', '=', 'proposed')
+      .execute()
+    await t.tx.updateTable('deployments').set({ state: 'committed', updated_at: t.now }).where('id', '=', id).execute()
+    t.emit({ kind: 'deployment', id, action: 'updated' })
+    return getDeployment(t.tx, id)
+  })
+}
+
+/** Copies each noderole's proposed data to committed and moves proposed ones to todo/blocked. */
+export async function commitNodeRoles(t: TxContext, deploymentId: number, only?: readonly number[]): Promise<void> {
+  let copy = t.tx
+    .updateTable('noderoles')
+    .set((eb) => ({ committed_data: eb.ref('proposed_data') }))
+    .where('deployment_id', '=', deploymentId)
+  if (only) copy = copy.where('id', 'in', only.length > 0 ? [...only] : [0])
+  await copy.execute()
+  let proposed = t.tx
+    .selectFrom('noderoles')
+    .select('id')
+    .where('deployment_id', '=', deploymentId)
+    .where('state', '=', STATE_CODE.proposed)
+  if (only) proposed = proposed.where('id', 'in', only.length > 0 ? [...only] : [0])
+  const ids = (await proposed.execute()).map((r) => r.id)
+  if (ids.length === 0) return
+  await applyPlan(t, planCommit(await loadGraph(t.tx), ids))
+}

@@ -1,0 +1,140 @@
+// The database's tables as TypeScript types: every query is checked against these by the compiler.
+// Portable column types on both SQLite and PostgreSQL: flags are integers 0/1, JSON is text,
+// timestamps are ISO-8601 text in UTC.
+import type { ColumnType, Generated, Insertable, Kysely, Selectable, Transaction } from 'kysely'
+
+type Id = Generated<number>
+type Flag = ColumnType<number, number | undefined, number>
+type Json = ColumnType<string, string | undefined, string>
+type Defaulted<T> = ColumnType<T, T | undefined, T>
+
+export interface SettingsTable {
+  key: string
+  value: string
+}
+
+export interface BarclampsTable {
+  id: Id
+  name: string
+  description: string
+  version: string
+}
+
+export interface RolesTable {
+  id: Id
+  name: string
+  barclamp_id: number
+  description: string
+  jig: string
+  /** JSON array of role names this role requires. */
+  requires: Json
+  /** JSON array of role names this role provides (may stand in for them). */
+  provides: Json
+  /** JSON array of role names this role conflicts with. */
+  conflicts: Json
+  /** JSON array of role names this role must run before (soft ordering, never blocks). */
+  precedes: Json
+  /** JSON object: the role's default attributes. */
+  template: Json
+  library: Flag
+  implicit: Flag
+  bootstrap: Flag
+  discovery: Flag
+  cluster: Flag
+  destructive: Flag
+  milestone: Flag
+  abstract: Flag
+}
+
+export interface DeploymentsTable {
+  id: Id
+  name: string
+  description: string
+  parent_id: number | null
+  system: Flag
+  /** 'proposed' while a snapshot is open, else 'committed'. */
+  state: string
+  created_at: string
+  updated_at: string
+}
+
+export interface SnapshotsTable {
+  id: Id
+  deployment_id: number
+  /** 'proposed' (open) or 'committed'. At most one open per deployment (partial unique index). */
+  state: string
+  created_at: string
+  committed_at: string | null
+}
+
+export interface DeploymentRolesTable {
+  id: Id
+  deployment_id: number
+  role_id: number
+  proposed_data: Json
+  committed_data: Json
+}
+
+export interface NodesTable {
+  id: Id
+  name: string
+  description: string
+  deployment_id: number
+  admin: Flag
+  alive: Flag
+  available: Flag
+  bootenv: string
+  /** JSON object of operator hints (e.g. wanted addresses). */
+  hint: Json
+  /** JSON object of what discovery reported (MACs, CPUs, memory, disks). */
+  discovery: Json
+  created_at: string
+  updated_at: string
+}
+
+export interface NodeRolesTable {
+  id: Id
+  deployment_id: number
+  role_id: number
+  node_id: number
+  /** Numeric state as Crowbar stores it: error -1, active 0, todo 1, transition 2, blocked 3, proposed 4. */
+  state: number
+  cohort: Defaulted<number>
+  available: Flag
+  proposed_data: Json
+  committed_data: Json
+  sysdata: Json
+  wall: Json
+  runlog: Defaulted<string>
+  run_count: Defaulted<number>
+  created_at: string
+  updated_at: string
+}
+
+export interface NodeRoleEdgesTable {
+  parent_id: number
+  child_id: number
+}
+
+export interface Database {
+  settings: SettingsTable
+  barclamps: BarclampsTable
+  roles: RolesTable
+  deployments: DeploymentsTable
+  snapshots: SnapshotsTable
+  deployment_roles: DeploymentRolesTable
+  nodes: NodesTable
+  noderoles: NodeRolesTable
+  noderole_edges: NodeRoleEdgesTable
+}
+
+export type DB = Kysely<Database>
+export type Tx = Transaction<Database>
+/** Either the database or an open transaction: domain functions accept both. */
+export type Queryable = Kysely<Database>
+
+export type RoleRow = Selectable<RolesTable>
+export type DeploymentRow = Selectable<DeploymentsTable>
+export type NodeRow = Selectable<NodesTable>
+export type NodeRoleRow = Selectable<NodeRolesTable>
+export type NewNodeRole = Insertable<NodeRolesTable>

@@ -1,0 +1,14 @@
+// The ordered list of migrations. Numbered, forward-only: append, never edit a shipped one.
+import type { Migration, MigrationProvider } from 'kysely'
+import type { StoreKind } from '../store-kind'
+import { initialMigration } from './0001-initial'
+
+export function migrationProvider(kind: StoreKind): MigrationProvider {
+  return {
+    async getMigrations(): Promise<Record<string, Migration>> {
+      return {
+        '0001-initial': initialMigration(kind)
+      }
+    }
+  }
+}

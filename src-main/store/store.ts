@@ -1,0 +1,111 @@
+// Opens the store: SQLite in the data directory by default, PostgreSQL when a postgres:// URL is
+// given; migrates it to the latest schema before anyone uses it.
+import { mkdir } from 'node:fs/promises'
+import { join } from 'node:path'
+import { Kysely, Migrator, PostgresDialect, sql } from 'kysely'
+import pg from 'pg'
+import type { Database } from './database'
+import { migrationProvider } from './migrations/migrations'
+import { Sqlite3Dialect } from './sqlite3/sqlite3-dialect'
+import type { StoreKind } from './store-kind'
+
+export interface StoreOptions {
+  /** Directory for the embedded SQLite file (created if missing). */
+  readonly dataDir: string
+  /** postgres://... to use PostgreSQL instead of the embedded SQLite file. */
+  readonly databaseUrl?: string | undefined
+}
+
+export interface Store {
+  readonly db: Kysely<Database>
+  readonly kind: StoreKind
+  /** Where the data is: the SQLite file path, or the PostgreSQL URL without its password. */
+  readonly location: string
+  close(): Promise<void>
+}
+
+export class StoreOpenError extends Error {
+  override readonly name = 'StoreOpenError'
+}
+
+export const SQLITE_FILE_NAME = 'crowbar.sqlite'
+
+export async function openStore(options: StoreOptions): Promise<Store> {
+  const url = options.databaseUrl?.trim()
+  let db: Kysely<Database>
+  let kind: StoreKind
+  let location: string
+  if (url) {
+    if (!/^postgres(ql)?:\/\//.test(url)) {
+      throw new StoreOpenError(
+        `CROWBAR_DATABASE_URL must start with postgres:// (got "${redact(url)}"); unset it to use the embedded SQLite store`
+      )
+    }
+    kind = 'postgres'
+    location = redact(url)
+    db = new Kysely<Database>({
+      dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: url, max: 10 }) })
+    })
+  } else {
+    try {
+      await mkdir(options.dataDir, { recursive: true })
+    } catch (err) {
+      throw new StoreOpenError(`cannot create the data directory ${options.dataDir}: ${messageOf(err)}`)
+    }
+    kind = 'sqlite'
+    location = join(options.dataDir, SQLITE_FILE_NAME)
+    db = new Kysely<Database>({ dialect: new Sqlite3Dialect({ filename: location }) })
+  }
+
+  try {
+    await migrate(db, kind)
+  } catch (err) {
+    await db.destroy().catch(() => undefined)
+    throw new StoreOpenError(`cannot open the store at ${location}: ${messageOf(err)}`)
+  }
+
+  let closed = false
+  return {
+    db,
+    kind,
+    location,
+    async close() {
+      if (closed) return
+      closed = true
+      await db.destroy()
+    }
+  }
+}
+
+async function migrate(db: Kysely<Database>, kind: StoreKind): Promise<void> {
+  // Two processes may start together on one PostgreSQL database: serialise their migrations.
+  if (kind === 'postgres') {
+    await db.connection().execute(async (conn) => {
+      await sql`select pg_advisory_lock(7235001)`.execute(conn)
+      try {
+        await runMigrator(conn, kind)
+      } finally {
+        await sql`select pg_advisory_unlock(7235001)`.execute(conn)
+      }
+    })
+  } else {
+    await runMigrator(db, kind)
+  }
+}
+
+async function runMigrator(db: Kysely<Database>, kind: StoreKind): Promise<void> {
+  const migrator = new Migrator({ db, provider: migrationProvider(kind) })
+  const { error, results } = await migrator.migrateToLatest()
+  if (error) {
+    const failed = results?.find((r) => r.status === 'Error')
+    throw new Error(`migration ${failed?.migrationName ?? '?'} failed: ${messageOf(error)}`)
+  }
+}
+
+function redact(url: string): string {
+  return url.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@')
+}
+
+export function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err)
+}

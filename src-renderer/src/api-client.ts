@@ -1,0 +1,106 @@
+// The renderer's only way to the main side: the contract's operations, carried by the preload
+// bridge inside Electron or by HTTP in headless mode. Errors come back as ApiCallError with the
+// server's message, ready to show to the user.
+import {
+  ApiErrorSchema,
+  ChangeEventSchema,
+  OPERATION_NAMES,
+  type ChangeEvent,
+  type CrowbarApi,
+  type OperationName
+} from '../../src-main/api/contract'
+import { EVENTS_PATH, requestFor } from '../../src-main/api/http-routes'
+
+export class ApiCallError extends Error {
+  override readonly name = 'ApiCallError'
+  constructor(
+    readonly kind: string,
+    message: string
+  ) {
+    super(message)
+  }
+}
+
+/** What the preload exposes as window.crowbar (see src-main/electron/preload.ts). */
+export interface PreloadBridge {
+  invoke(name: string, input: unknown): Promise<{ ok: true; value: unknown } | { ok: false; body: unknown }>
+  onChange(listener: (event: unknown) => void): () => void
+}
+
+declare global {
+  interface Window {
+    crowbar?: PreloadBridge
+  }
+}
+
+export interface Client {
+  readonly api: CrowbarApi
+  subscribe(listener: (event: ChangeEvent) => void): () => void
+}
+
+function toError(body: unknown, fallback: string): ApiCallError {
+  const parsed = ApiErrorSchema.safeParse(body)
+  return parsed.success ? new ApiCallError(parsed.data.error.kind, parsed.data.error.message) : new ApiCallError('internal', fallback)
+}
+
+type Invoke = (name: OperationName, input: Record<string, unknown>) => Promise<unknown>
+
+function buildApi(invoke: Invoke): CrowbarApi {
+  return Object.fromEntries(
+    OPERATION_NAMES.map((name) => [name, (input: Record<string, unknown>) => invoke(name, input ?? {})])
+  ) as unknown as CrowbarApi
+}
+
+function ipcClient(bridge: PreloadBridge): Client {
+  return {
+    api: buildApi(async (name, input) => {
+      const result = await bridge.invoke(name, input)
+      if (!result.ok) throw toError(result.body, `${name} failed`)
+      return result.value
+    }),
+    subscribe(listener) {
+      return bridge.onChange((raw) => {
+        const parsed = ChangeEventSchema.safeParse(raw)
+        if (parsed.success) listener(parsed.data)
+      })
+    }
+  }
+}
+
+function httpClient(base: string): Client {
+  return {
+    api: buildApi(async (name, input) => {
+      const req = requestFor(name, input)
+      let res: Response
+      try {
+        res = await fetch(base + req.url, {
+          method: req.method,
+          headers: req.body === undefined ? {} : { 'Content-Type': 'application/json' },
+          body: req.body
+        })
+      } catch {
+        throw new ApiCallError('internal', 'cannot reach the Crowbar server: is it still running?')
+      }
+      const body: unknown = await res.json().catch(() => null)
+      if (!res.ok) throw toError(body, `${name} failed with HTTP ${res.status}`)
+      return body
+    }),
+    subscribe(listener) {
+      const source = new EventSource(base + EVENTS_PATH)
+      const onChange = (message: MessageEvent<string>): void => {
+        try {
+          const parsed = ChangeEventSchema.safeParse(JSON.parse(message.data))
+          if (parsed.success) listener(parsed.data)
+        } catch {
+          // A malformed frame is dropped; the next change brings fresh state anyway.
+        }
+      }
+      source.addEventListener('change', onChange)
+      return () => source.close()
+    }
+  }
+}
+
+export function createClient(): Client {
+  return window.crowbar ? ipcClient(window.crowbar) : httpClient('')
+}
