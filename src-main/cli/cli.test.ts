@@ -1,0 +1,24 @@
+import { describe, expect, it } from 'vitest'
+import { defaultDataDir } from '../data-dir'
+import { parseServeArgs, UsageError } from './cli'
+
+describe('crowbar serve arguments', () => {
+  it('defaults to port 8700 and the desktop app’s data directory', () => {
+    expect(parseServeArgs([])).toEqual({ port: 8700, dataDir: defaultDataDir() })
+  })
+
+  it('takes --port 0 (any free port) and --data-dir', () => {
+    expect(parseServeArgs(['--port', '0', '--data-dir', '/tmp/x'])).toEqual({ port: 0, dataDir: '/tmp/x' })
+  })
+
+  it('refuses a bad port or an unknown option with a usage error', () => {
+    expect(() => parseServeArgs(['--port', 'eighty'])).toThrow(UsageError)
+    expect(() => parseServeArgs(['--port', '70000'])).toThrow('--port must be a number from 0 to 65535, not "70000"')
+    expect(() => parseServeArgs(['--bogus'])).toThrow(UsageError)
+  })
+
+  it('uses the same data directory as Electron’s userData for the product', () => {
+    expect(defaultDataDir({ XDG_CONFIG_HOME: '/cfg' }, 'linux')).toBe('/cfg/Crowbar Desktop')
+    expect(defaultDataDir({ APPDATA: 'C:\\AppData' }, 'win32')).toMatch(/Crowbar Desktop$/)
+  })
+})
