@@ -27,7 +27,7 @@ export default tseslint.config(
     rules: { 'react-hooks/rules-of-hooks': 'error', 'react-hooks/exhaustive-deps': 'warn' }
   },
   {
-    files: ['bin/**/*.js', 'eslint.config.js'],
+    files: ['bin/**/*.js', '.ci/**/*.js', 'eslint.config.js'],
     languageOptions: { globals: { ...globals.node } }
   }
 )

@@ -23,11 +23,12 @@ function electronBinary(): string | undefined {
 
 const binary = electronBinary()
 const binaryExists = binary !== undefined
-
-test.skip(
-  !binaryExists,
+const SKIP_REASON =
   'Electron binary not installed (offline machine): run `npx install-electron` where the network allows, then this test runs'
-)
+
+// Said on the console too: the list reporter shows a skip as a bare dash.
+if (!binaryExists) process.stderr.write(`electron.e2e.ts: SKIPPED: ${SKIP_REASON}\n`)
+test.skip(!binaryExists, SKIP_REASON)
 
 test('opens the Crowbar Desktop window with the system deployment and only the contract bridge', async () => {
   if (binary === undefined) return // unreachable: skipped above; narrows the type
@@ -43,14 +44,14 @@ test('opens the Crowbar Desktop window with the system deployment and only the c
     env
   })
   try {
-    const window = await app.firstWindow()
-    await expect(window).toHaveTitle('Crowbar Desktop')
+    const page = await app.firstWindow()
+    await expect(page).toHaveTitle('Crowbar Desktop')
     expect(await app.evaluate(({ BrowserWindow }) => BrowserWindow.getAllWindows()[0]?.getTitle())).toBe('Crowbar Desktop')
 
-    await expect(window.getByTestId('deployments').getByRole('button', { name: /^system\b/ })).toBeVisible()
+    await expect(page.getByTestId('deployments').getByRole('button', { name: /^system\b/ })).toBeVisible()
 
-    const globals = await window.evaluate(() => {
-      const w = window as unknown as Record<string, unknown>
+    const globals = await page.evaluate(() => {
+      const w = globalThis as unknown as Record<string, unknown>
       return { crowbar: typeof w.crowbar, require: typeof w.require, process: typeof w.process }
     })
     expect(globals).toEqual({ crowbar: 'object', require: 'undefined', process: 'undefined' })

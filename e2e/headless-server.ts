@@ -46,13 +46,13 @@ export async function startHeadlessServer(): Promise<HeadlessServer> {
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
       if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) {
-        process.kill(child.pid, 'SIGTERM')
+        signal(child.pid, 'SIGTERM')
         let timer: ReturnType<typeof setTimeout> | undefined
         const graceOver = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), TERM_GRACE_MS)))
         const outcome = await Promise.race([exited.then(() => 'exited' as const), graceOver])
         clearTimeout(timer)
         if (outcome === 'timeout' && child.exitCode === null && child.signalCode === null) {
-          process.kill(child.pid, 'SIGKILL')
+          signal(child.pid, 'SIGKILL')
           await exited
         }
       }
@@ -68,6 +68,15 @@ export async function startHeadlessServer(): Promise<HeadlessServer> {
   } catch (err) {
     await stop()
     throw err
+  }
+}
+
+/** Sends a signal, ignoring a process that has exited in the meantime (ESRCH). */
+function signal(pid: number, name: NodeJS.Signals): void {
+  try {
+    process.kill(pid, name)
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err
   }
 }
 

@@ -75,7 +75,9 @@ test('shows the system deployment, nodes and noderoles from the API', async ({ p
     await expect(stateCell(noderoleRow(page, nr.role, nr.node)), `${nr.role} on ${nr.node}`).toHaveText('proposed')
   }
 
-  await testInfo.attach('renderer', { body: await page.screenshot({ fullPage: true }), contentType: 'image/png' })
+  const screenshot = testInfo.outputPath('renderer.png')
+  await page.screenshot({ path: screenshot, fullPage: true })
+  await testInfo.attach('renderer', { path: screenshot, contentType: 'image/png' })
 })
 
 test('updates live when the deployment is committed', async ({ page, server }) => {

@@ -31,15 +31,18 @@ export function App({ client }: { client: Client }) {
   }, [client])
 
   useEffect(() => {
-    void load()
-    // Changes arrive in bursts (a commit moves many noderoles): coalesce them into one reload.
-    const unsubscribe = client.subscribe(() => {
-      if (pending.current) return
-      pending.current = setTimeout(() => {
-        pending.current = null
-        void load()
-      }, 150)
-    })
+    // Changes arrive in bursts (a commit moves many noderoles): coalesce them into one reload. The
+    // first load runs once the stream is connected, so no change falls between the two.
+    const unsubscribe = client.subscribe(
+      () => {
+        if (pending.current) return
+        pending.current = setTimeout(() => {
+          pending.current = null
+          void load()
+        }, 150)
+      },
+      () => void load()
+    )
     return () => {
       unsubscribe()
       if (pending.current) clearTimeout(pending.current)

@@ -35,7 +35,11 @@ declare global {
 
 export interface Client {
   readonly api: CrowbarApi
-  subscribe(listener: (event: ChangeEvent) => void): () => void
+  /**
+   * Calls `listener` for every change. `onConnected` runs each time the stream is (re)connected:
+   * a reload then catches whatever changed while it was not.
+   */
+  subscribe(listener: (event: ChangeEvent) => void, onConnected?: () => void): () => void
 }
 
 function toError(body: unknown, fallback: string): ApiCallError {
@@ -58,11 +62,13 @@ function ipcClient(bridge: PreloadBridge): Client {
       if (!result.ok) throw toError(result.body, `${name} failed`)
       return result.value
     }),
-    subscribe(listener) {
-      return bridge.onChange((raw) => {
+    subscribe(listener, onConnected) {
+      const unsubscribe = bridge.onChange((raw) => {
         const parsed = ChangeEventSchema.safeParse(raw)
         if (parsed.success) listener(parsed.data)
       })
+      onConnected?.()
+      return unsubscribe
     }
   }
 }
@@ -85,8 +91,9 @@ function httpClient(base: string): Client {
       if (!res.ok) throw toError(body, `${name} failed with HTTP ${res.status}`)
       return body
     }),
-    subscribe(listener) {
+    subscribe(listener, onConnected) {
       const source = new EventSource(base + EVENTS_PATH)
+      if (onConnected) source.addEventListener('open', onConnected)
       const onChange = (message: MessageEvent<string>): void => {
         try {
           const parsed = ChangeEventSchema.safeParse(JSON.parse(message.data))
