@@ -11,7 +11,7 @@ export default defineConfig({
       rollupOptions: {
         input: {
           index: resolve('src-main/electron/main.ts'),
-          cli: resolve('src-main/cli/cli.ts')
+          cli: resolve('src-main/cli/cli-main.ts')
         }
       }
     }

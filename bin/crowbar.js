@@ -20,6 +20,5 @@ if (!existsSync(cli) || process.env.CROWBAR_REBUILD === '1') {
   }
 }
 
-const { main } = await import(pathToFileURL(cli).href)
-const code = await main(process.argv.slice(2))
-if (code >= 0) process.exit(code)
+// The built entry runs the command itself (argv is passed through unchanged).
+await import(pathToFileURL(cli).href)

@@ -9,6 +9,11 @@ import { importBarclamp } from './domain/barclamps'
 import { ChangeFeed } from './domain/change-feed'
 import type { Clock, DomainContext } from './domain/context'
 import { ensureSystemDeployment } from './domain/deployments'
+import { Annealer } from './annealer/annealer'
+import { RoleHookRunner } from './annealer/role-hooks'
+import type { Jig } from './jigs/jig'
+import { NoopJig } from './jigs/noop-jig'
+import { TestJig } from './jigs/test-jig'
 import type { Logger } from './log'
 import { openStore, type Store } from './store/store'
 
@@ -19,6 +24,10 @@ export interface AppOptions {
   readonly databaseUrl?: string | undefined
   readonly clock?: Clock
   readonly logger: Logger
+  /** Run the annealer in this process (default true). */
+  readonly anneal?: boolean
+  /** The jigs to run with (default: noop and test). */
+  readonly jigs?: readonly Jig[]
 }
 
 export interface CrowbarApp {
@@ -27,6 +36,8 @@ export interface CrowbarApp {
   readonly handlers: Handlers
   readonly feed: ChangeFeed
   readonly logger: Logger
+  readonly annealer: Annealer | undefined
+  readonly hooks: RoleHookRunner
   stop(): Promise<void>
 }
 
@@ -43,7 +54,20 @@ export async function startApp(options: AppOptions): Promise<CrowbarApp> {
     await store.close()
     throw err
   }
-  const handlers = createHandlers(ctx, { version: VERSION, location: store.location })
+  const hooks = new RoleHookRunner(ctx, feed, options.logger.child({ subsystem: 'hooks' }))
+  hooks.start()
+  const annealer =
+    options.anneal === false
+      ? undefined
+      : new Annealer({ ctx, jigs: options.jigs ?? [new NoopJig(), new TestJig()], logger: options.logger.child({ subsystem: 'annealer' }) })
+  try {
+    await annealer?.start()
+  } catch (err) {
+    await hooks.stop()
+    await store.close()
+    throw err
+  }
+  const handlers = createHandlers(ctx, { version: VERSION, location: store.location, annealer })
   options.logger.info({ store: store.kind, location: store.location }, 'store ready')
   let stopped = false
   return {
@@ -52,9 +76,13 @@ export async function startApp(options: AppOptions): Promise<CrowbarApp> {
     handlers,
     feed,
     logger: options.logger,
+    annealer,
+    hooks,
     async stop() {
       if (stopped) return
       stopped = true
+      await annealer?.stop()
+      await hooks.stop()
       await store.close()
     }
   }

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { inject } from 'vitest'
 import { startApp, type CrowbarApp } from './app'
+import type { Jig } from './jigs/jig'
 import { createRootLogger } from './log'
 import type { StoreKind } from './store/store-kind'
 import { createTestDatabase } from './store/test-stores'
@@ -16,10 +17,25 @@ export interface TestApp extends CrowbarApp {
   dispose(): Promise<void>
 }
 
-export async function startTestApp(kind: StoreKind): Promise<TestApp> {
+export interface TestAppOptions {
+  /** Start the annealer (default false: domain tests drive runs themselves). */
+  readonly anneal?: boolean
+  readonly jigs?: readonly Jig[]
+  /** Real time instead of the fixed clock (job timestamps, heartbeats). */
+  readonly realClock?: boolean
+}
+
+export async function startTestApp(kind: StoreKind, options: TestAppOptions = {}): Promise<TestApp> {
   const dataDir = await mkdtemp(join(tmpdir(), 'crowbar-app-'))
   const databaseUrl = kind === 'postgres' ? await createTestDatabase(inject('postgresUrl')) : undefined
-  const app = await startApp({ dataDir, databaseUrl, clock: () => FIXED_TIME, logger: createRootLogger('silent') })
+  const app = await startApp({
+    dataDir,
+    databaseUrl,
+    clock: options.realClock ? () => new Date() : () => FIXED_TIME,
+    logger: createRootLogger('silent'),
+    anneal: options.anneal ?? false,
+    ...(options.jigs ? { jigs: options.jigs } : {})
+  })
   return {
     ...app,
     dataDir,

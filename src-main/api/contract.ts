@@ -146,6 +146,27 @@ export const NodeRoleDetailSchema = NodeRoleSchema.extend({
 })
 export type NodeRoleDetail = z.infer<typeof NodeRoleDetailSchema>
 
+export const JobStateSchema = z.enum(['queued', 'running', 'done', 'failed'])
+export const JobSchema = z.object({
+  id: Id,
+  noderole_id: Id,
+  node_id: Id,
+  state: JobStateSchema,
+  attempt: z.number().int(),
+  worker: z.string().nullable(),
+  created_at: Timestamp,
+  started_at: Timestamp.nullable(),
+  finished_at: Timestamp.nullable()
+})
+export type Job = z.infer<typeof JobSchema>
+export const JobDetailSchema = JobSchema.extend({ output: z.string() })
+
+export const AnnealerStatusSchema = z.object({
+  max_jobs: z.number().int(),
+  running: z.number().int(),
+  queued: z.number().int()
+})
+
 export const HealthSchema = z.object({
   version: z.string(),
   store: z.enum(['sqlite', 'postgres']),
@@ -255,7 +276,26 @@ export const contract = {
     output: NodeRoleDetailSchema,
     summary: 'Set the operator (user) data of a noderole in a proposed deployment'
   }),
-  retryNodeRole: op({ method: 'POST', path: '/noderoles/:id/retry', input: ById, output: NodeRoleSchema, summary: 'Put an errored noderole back to todo' })
+  retryNodeRole: op({ method: 'POST', path: '/noderoles/:id/retry', input: ById, output: NodeRoleSchema, summary: 'Put an errored noderole back to todo' }),
+
+  listJobs: op({
+    method: 'GET',
+    path: '/jobs',
+    input: z
+      .object({ state: JobStateSchema.optional(), noderole_id: Id.optional(), limit: z.number().int().min(1).max(1000).default(200) })
+      .strict(),
+    output: z.array(JobSchema),
+    summary: 'Jig runs, newest first'
+  }),
+  getJob: op({ method: 'GET', path: '/jobs/:id', input: ById, output: JobDetailSchema, summary: 'One jig run with its captured output' }),
+  getAnnealer: op({ method: 'GET', path: '/annealer', input: NoInput, output: AnnealerStatusSchema, summary: 'Queue state and the concurrency limit' }),
+  setAnnealer: op({
+    method: 'PUT',
+    path: '/annealer',
+    input: z.object({ max_jobs: z.number().int().min(1).max(1000) }).strict(),
+    output: AnnealerStatusSchema,
+    summary: 'Set how many jig runs may run at once'
+  })
 } as const
 
 export type Contract = typeof contract

@@ -11,15 +11,24 @@ import {
 import { bindNodeRole, deleteNodeRole } from '../domain/noderole-binding'
 import { getNodeRole, getNodeRoleDetail, listNodeRoles, retryNodeRole, setNodeRoleData } from '../domain/noderoles'
 import { createNode, deleteNode, getNode, listNodes, updateNode } from '../domain/nodes'
+import { getJob, listJobs } from '../annealer/jobs'
+import type { Annealer } from '../annealer/annealer'
+import { conflict } from '../domain/errors'
 import type { Handlers } from './operations'
 
 export interface HandlerInfo {
   readonly version: string
   readonly location: string
+  /** Absent when this process does not anneal (some tests). */
+  readonly annealer?: Annealer | undefined
 }
 
 export function createHandlers(ctx: DomainContext, info: HandlerInfo): Handlers {
   const db = ctx.db
+  const annealer = (): Annealer => {
+    if (!info.annealer) throw conflict('the annealer is not running in this process')
+    return info.annealer
+  }
   return {
     health: async () => ({ version: info.version, store: ctx.kind, location: info.location }),
     listDeployments: () => listDeployments(db),
@@ -40,6 +49,13 @@ export function createHandlers(ctx: DomainContext, info: HandlerInfo): Handlers 
     bindNodeRole: async (input) => getNodeRole(db, await bindNodeRole(ctx, input)),
     deleteNodeRole: ({ id }) => deleteNodeRole(ctx, id),
     setNodeRoleData: ({ id, data }) => setNodeRoleData(ctx, id, data),
-    retryNodeRole: ({ id }) => retryNodeRole(ctx, id)
+    retryNodeRole: ({ id }) => retryNodeRole(ctx, id),
+    listJobs: (filter) => listJobs(db, filter),
+    getJob: ({ id }) => getJob(db, id),
+    getAnnealer: () => annealer().status(),
+    setAnnealer: async ({ max_jobs }) => {
+      await annealer().setMaxJobs(max_jobs)
+      return annealer().status()
+    }
   }
 }

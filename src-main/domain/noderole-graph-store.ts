@@ -2,7 +2,7 @@
 import type { Transaction } from 'kysely'
 import type { Database } from '../store/database'
 import type { TxContext } from './context'
-import { buildGraph, type NodeRoleGraph, type StatePlan } from './noderole-graph'
+import { buildGraph, type GraphVertex, type NodeRoleGraph, type StatePlan } from './noderole-graph'
 import { STATE_CODE, stateFromCode, type NodeRoleState } from './noderole-states'
 
 export async function loadGraph(tx: Transaction<Database>): Promise<NodeRoleGraph> {
@@ -35,4 +35,85 @@ export async function applyPlan(t: TxContext, plan: StatePlan): Promise<void> {
     }
     for (const id of ids) t.emit({ kind: 'noderole', id, action: 'updated', state })
   }
+}
+
+/**
+ * The part of the graph a plan around `roots` reads: the roots with their parents and children,
+ * every descendant when `descendants` is set (failures and re-runs ripple all the way down), and
+ * the parents of each loaded child (to judge "all parents active"). Bounded by the graph's size.
+ */
+export async function loadSubgraph(
+  tx: Transaction<Database>,
+  roots: readonly number[],
+  options: { descendants: boolean }
+): Promise<Map<number, GraphVertex>> {
+  const edges: Array<{ parent_id: number; child_id: number }> = []
+  const seenEdge = new Set<string>()
+  const addEdges = (rows: Array<{ parent_id: number; child_id: number }>): void => {
+    for (const e of rows) {
+      const key = `${e.parent_id}>${e.child_id}`
+      if (seenEdge.has(key)) continue
+      seenEdge.add(key)
+      edges.push(e)
+    }
+  }
+  const inChunks = async (ids: number[], column: 'parent_id' | 'child_id') => {
+    const out: Array<{ parent_id: number; child_id: number }> = []
+    for (let i = 0; i < ids.length; i += CHUNK) {
+      out.push(
+        ...(await tx
+          .selectFrom('noderole_edges')
+          .select(['parent_id', 'child_id'])
+          .where(column, 'in', ids.slice(i, i + CHUNK))
+          .execute())
+      )
+    }
+    return out
+  }
+
+  const vertices = new Set<number>(roots)
+  const expanded = new Set<number>()
+  let frontier = [...roots]
+  let depth = 0
+  while (frontier.length > 0) {
+    frontier.forEach((id) => expanded.add(id))
+    const down = await inChunks(frontier, 'parent_id')
+    addEdges(down)
+    const next: number[] = []
+    for (const e of down) {
+      if (!vertices.has(e.child_id)) vertices.add(e.child_id)
+      if (options.descendants && !expanded.has(e.child_id)) next.push(e.child_id)
+    }
+    depth++
+    frontier = [...new Set(next)]
+    if (depth > 10_000) break
+  }
+  // Parents of everything loaded, so each vertex's parent list is complete.
+  addEdges(await inChunks([...vertices], 'child_id'))
+  for (const e of edges) vertices.add(e.parent_id)
+
+  const ids = [...vertices]
+  const rows: Array<{ id: number; node_id: number; cohort: number; state: number }> = []
+  for (let i = 0; i < ids.length; i += CHUNK) {
+    rows.push(
+      ...(await tx
+        .selectFrom('noderoles')
+        .select(['id', 'node_id', 'cohort', 'state'])
+        .where('id', 'in', ids.slice(i, i + CHUNK))
+        .execute())
+    )
+  }
+  return buildGraph(
+    rows.map((r) => ({ id: r.id, nodeId: r.node_id, cohort: r.cohort, state: stateFromCode(r.state) })),
+    edges.map((e) => ({ parentId: e.parent_id, childId: e.child_id }))
+  )
+}
+
+/** The graph after a plan: later plans in one batch must see earlier ones' results. */
+export function withPlan(graph: Map<number, GraphVertex>, plan: StatePlan): Map<number, GraphVertex> {
+  for (const [id, state] of plan) {
+    const v = graph.get(id)
+    if (v) graph.set(id, { ...v, state })
+  }
+  return graph
 }

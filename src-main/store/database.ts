@@ -44,6 +44,8 @@ export interface RolesTable {
   destructive: Flag
   milestone: Flag
   abstract: Flag
+  /** JSON array of script texts the script jig runs, in order. */
+  scripts: Json
 }
 
 export interface DeploymentsTable {
@@ -116,7 +118,31 @@ export interface NodeRoleEdgesTable {
   child_id: number
 }
 
+export interface JobsTable {
+  id: Id
+  noderole_id: number
+  node_id: number
+  /** queued | running | done | failed */
+  state: string
+  attempt: Defaulted<number>
+  worker: string | null
+  created_at: string
+  started_at: string | null
+  finished_at: string | null
+  heartbeat_at: string | null
+  output: Defaulted<string>
+}
+
+export interface SshHostKeysTable {
+  node_id: number
+  key_type: string
+  fingerprint: string
+  first_seen_at: string
+}
+
 export interface Database {
+  jobs: JobsTable
+  ssh_host_keys: SshHostKeysTable
   settings: SettingsTable
   barclamps: BarclampsTable
   roles: RolesTable

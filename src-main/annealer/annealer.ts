@@ -1,0 +1,238 @@
+// The annealer: wakes on changes (commits, job completions, node changes), claims runnable
+// noderoles within the limits (one running job per node, at most `maxJobs` overall), runs each
+// through its jig, and writes the results back in batches. Event-driven: no busy poll.
+import { randomUUID } from 'node:crypto'
+import { mergeLayers, parseStringArray } from '../domain/attributes'
+import type { DomainContext } from '../domain/context'
+import { attributeLayers } from '../domain/noderoles'
+import { updateNode } from '../domain/nodes'
+import type { Logger } from '../log'
+import type { Jig, JigOutcome, JigRun, JigTarget } from '../jigs/jig'
+import { JobQueue, type ClaimedJob, type Completion } from './job-queue'
+
+export const DEFAULT_MAX_JOBS = 10
+const MAX_JOBS_SETTING = 'annealer.max_jobs'
+const HEARTBEAT_MS = 10_000
+/** On PostgreSQL a running job whose worker has not beaten for this long is an orphan. */
+const STALE_AFTER_MS = 60_000
+
+export interface AnnealerOptions {
+  readonly ctx: DomainContext
+  readonly jigs: readonly Jig[]
+  readonly logger: Logger
+  /** Where the jigs reach a node; the network barclamp supplies admin addresses. */
+  readonly addressesOf?: (nodeId: number) => Promise<string[]>
+  readonly runTimeoutMs?: number
+}
+
+export interface AnnealerStatus {
+  readonly max_jobs: number
+  readonly running: number
+  readonly queued: number
+}
+
+export class Annealer {
+  private readonly queue: JobQueue
+  private readonly jigs: Map<string, Jig>
+  private readonly workerId = `worker-${randomUUID()}`
+  private readonly inFlight = new Map<number, { job: ClaimedJob; abort: AbortController; done: Promise<void> }>()
+  private finished: Completion[] = []
+  private maxJobs = DEFAULT_MAX_JOBS
+  private running = false
+  private pumping = false
+  private again = false
+  private flushing: Promise<void> | undefined
+  private unsubscribe: (() => void) | undefined
+  private heartbeat: NodeJS.Timeout | undefined
+  private idleWaiters: Array<() => void> = []
+
+  constructor(private readonly options: AnnealerOptions) {
+    this.jigs = new Map(options.jigs.map((j) => [j.name, j]))
+    this.queue = new JobQueue(options.ctx, this.workerId, [...this.jigs.keys()])
+  }
+
+  get limit(): number {
+    return this.maxJobs
+  }
+
+  async start(): Promise<void> {
+    if (this.running) return
+    const ctx = this.options.ctx
+    const saved = await ctx.db.selectFrom('settings').select('value').where('key', '=', MAX_JOBS_SETTING).executeTakeFirst()
+    if (saved && /^\d+$/.test(saved.value) && Number(saved.value) > 0) this.maxJobs = Number(saved.value)
+    const stale = ctx.kind === 'postgres' ? new Date(ctx.clock().getTime() - STALE_AFTER_MS) : null
+    const requeued = await this.queue.recover(stale)
+    if (requeued > 0) this.options.logger.warn({ requeued }, 're-queued runs left unfinished by a stopped worker')
+    this.running = true
+    this.unsubscribe = ctx.feed.subscribe((event) => {
+      // Our own transition writes need no wake-up; everything else may make work runnable.
+      if (event.kind === 'noderole' && event.state === 'transition') return
+      this.wake()
+    })
+    this.heartbeat = setInterval(() => {
+      this.queue.heartbeat().catch((err: unknown) => this.options.logger.error({ err }, 'heartbeat failed'))
+    }, HEARTBEAT_MS)
+    this.heartbeat.unref()
+    this.wake()
+  }
+
+  /** Stops claiming, aborts runs in flight (they are re-queued on the next start), writes what finished. */
+  async stop(): Promise<void> {
+    if (!this.running) return
+    this.running = false
+    this.unsubscribe?.()
+    clearInterval(this.heartbeat)
+    for (const f of this.inFlight.values()) f.abort.abort()
+    // A jig that ignores its abort signal must not hold shutdown: its job is re-queued on restart.
+    const settled = Promise.all([...this.inFlight.values()].map((f) => f.done))
+    await Promise.race([settled, new Promise((resolve) => setTimeout(resolve, 10_000).unref())])
+    await this.flushing
+    this.resolveIdle()
+  }
+
+  async setMaxJobs(n: number): Promise<void> {
+    this.maxJobs = n
+    const ctx = this.options.ctx
+    await ctx.db
+      .insertInto('settings')
+      .values({ key: MAX_JOBS_SETTING, value: String(n) })
+      .onConflict((oc) => oc.column('key').doUpdateSet({ value: String(n) }))
+      .execute()
+    this.wake()
+  }
+
+  async status(): Promise<AnnealerStatus> {
+    const rows = await this.options.ctx.db
+      .selectFrom('jobs')
+      .select(['state', (eb) => eb.fn.countAll().as('n')])
+      .where('state', 'in', ['queued', 'running'])
+      .groupBy('state')
+      .execute()
+    const count = (s: string) => Number(rows.find((r) => r.state === s)?.n ?? 0)
+    return { max_jobs: this.maxJobs, running: count('running'), queued: count('queued') }
+  }
+
+  /** Resolves once nothing is running and the last pump found nothing to claim. */
+  idle(): Promise<void> {
+    if (!this.running || (this.inFlight.size === 0 && !this.pumping && !this.flushing)) return Promise.resolve()
+    return new Promise((resolve) => this.idleWaiters.push(resolve))
+  }
+
+  wake(): void {
+    if (!this.running) return
+    if (this.pumping) {
+      this.again = true
+      return
+    }
+    this.pumping = true
+    setImmediate(() => void this.pump())
+  }
+
+  private async pump(): Promise<void> {
+    try {
+      do {
+        this.again = false
+        const room = this.maxJobs - this.inFlight.size
+        if (!this.running || room <= 0) break
+        const claimed = await this.queue.claim(room, this.maxJobs)
+        for (const job of claimed) this.launch(job)
+        if (claimed.length > 0) this.again = true
+      } while (this.again && this.running)
+    } catch (err) {
+      this.options.logger.error({ err }, 'claiming runnable noderoles failed; retrying on the next change')
+    } finally {
+      this.pumping = false
+      this.checkIdle()
+    }
+  }
+
+  private launch(job: ClaimedJob): void {
+    const abort = new AbortController()
+    const done = this.execute(job, abort)
+      .then((outcome) => this.record(job, outcome))
+      .catch((err: unknown) => this.record(job, { ok: false, log: `the jig crashed: ${err instanceof Error ? err.message : String(err)}` }))
+    this.inFlight.set(job.jobId, { job, abort, done })
+  }
+
+  private async execute(job: ClaimedJob, abort: AbortController): Promise<JigOutcome> {
+    const signal = abort.signal
+    const ctx = this.options.ctx
+    const row = await ctx.db
+      .selectFrom('noderoles')
+      .innerJoin('roles', 'roles.id', 'noderoles.role_id')
+      .innerJoin('nodes', 'nodes.id', 'noderoles.node_id')
+      .select(['roles.name as role', 'roles.jig', 'roles.scripts', 'nodes.name as node'])
+      .where('noderoles.id', '=', job.noderoleId)
+      .executeTakeFirst()
+    if (!row) return { ok: false, log: 'the noderole was deleted before its run started' }
+    const jig = this.jigs.get(row.jig)
+    if (!jig) return { ok: false, log: `the ${row.jig} jig is not active on this installation` }
+    const target: JigTarget = { nodeId: job.nodeId, name: row.node, addresses: (await this.options.addressesOf?.(job.nodeId)) ?? [] }
+    const run: JigRun = {
+      noderoleId: job.noderoleId,
+      role: { name: row.role, scripts: parseStringArray(row.scripts) },
+      node: target,
+      attributes: mergeLayers(await attributeLayers(ctx.db, job.noderoleId)),
+      signal
+    }
+    const limit = this.options.runTimeoutMs ?? 60 * 60_000
+    const timeout = setTimeout(() => abort.abort(), limit)
+    try {
+      const outcome = await jig.run(run)
+      if (signal.aborted && this.running) return { ok: false, log: `${outcome.log}\nthe run took longer than ${limit} ms and was stopped`.trim() }
+      return outcome
+    } finally {
+      clearTimeout(timeout)
+    }
+  }
+
+  private async record(job: ClaimedJob, outcome: JigOutcome): Promise<void> {
+    if (!this.running) {
+      // Stopping: the run was aborted; leave its job running so the next start re-queues it.
+      this.inFlight.delete(job.jobId)
+      return
+    }
+    if (!outcome.ok && outcome.nodeUnreachable) {
+      // The aliveness test failed: the node is dead, and its noderoles wait for it to come back.
+      await updateNode(this.options.ctx, job.nodeId, { alive: false }).catch((err: unknown) =>
+        this.options.logger.error({ err, node: job.nodeId }, 'marking the node dead failed')
+      )
+    }
+    this.finished.push({ job, result: outcome.ok ? { ok: true, wall: outcome.wall, log: outcome.log } : { ok: false, log: outcome.log } })
+    this.scheduleFlush()
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushing) return
+    this.flushing = new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.flush())
+  }
+
+  private async flush(): Promise<void> {
+    try {
+      while (this.finished.length > 0) {
+        const batch = this.finished
+        this.finished = []
+        try {
+          await this.queue.complete(batch)
+        } catch (err) {
+          this.options.logger.error({ err, jobs: batch.map((b) => b.job.jobId) }, 'writing run results failed; they are re-run after restart')
+        }
+        for (const c of batch) this.inFlight.delete(c.job.jobId)
+      }
+    } finally {
+      this.flushing = undefined
+    }
+    this.wake()
+    this.checkIdle()
+  }
+
+  private checkIdle(): void {
+    if (this.inFlight.size === 0 && !this.pumping && !this.flushing && this.finished.length === 0) this.resolveIdle()
+  }
+
+  private resolveIdle(): void {
+    const waiters = this.idleWaiters
+    this.idleWaiters = []
+    for (const w of waiters) w()
+  }
+}

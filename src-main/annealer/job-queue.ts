@@ -1,0 +1,242 @@
+// The durable job queue in the store. A claim writes the noderole's todo -> transition move and its
+// job row in one transaction, so a crash can never leave one without the other; completions are
+// written in batches (one transaction for everything that finished since the last write).
+import { sql } from 'kysely'
+import type { JsonObject } from '../domain/attributes'
+import { transact, type DomainContext, type TxContext } from '../domain/context'
+import { planFailure, planSuccess, type StatePlan } from '../domain/noderole-graph'
+import { applyPlan, loadSubgraph, withPlan } from '../domain/noderole-graph-store'
+import { STATE_CODE } from '../domain/noderole-states'
+
+export interface ClaimedJob {
+  readonly jobId: number
+  readonly noderoleId: number
+  readonly nodeId: number
+  readonly attempt: number
+}
+
+export type JobResult =
+  | { readonly ok: true; readonly wall: JsonObject; readonly log: string }
+  | { readonly ok: false; readonly log: string }
+
+export interface Completion {
+  readonly job: ClaimedJob
+  readonly result: JobResult
+}
+
+const MAX_OUTPUT = 256 * 1024
+const clip = (text: string): string => (text.length > MAX_OUTPUT ? `${text.slice(0, MAX_OUTPUT)}\n[output truncated]` : text)
+
+export class JobQueue {
+  constructor(
+    private readonly ctx: DomainContext,
+    private readonly workerId: string,
+    private readonly activeJigs: readonly string[]
+  ) {}
+
+  /**
+   * After a crash or restart: running jobs of dead workers are closed as abandoned, and every
+   * transition noderole without a live job gets a queued one, so no run is ever lost.
+   * On SQLite one process owns the store, so every running job is orphaned; on PostgreSQL only
+   * those whose worker stopped beating its heart.
+   */
+  async recover(staleBefore: Date | null): Promise<number> {
+    return transact(this.ctx, async (t) => {
+      let orphaned = t.tx.updateTable('jobs').set({
+        state: 'failed',
+        finished_at: t.now,
+        output: sql<string>`output || ${'\n[abandoned: the worker stopped before the run finished; re-queued]'}`
+      })
+      orphaned = orphaned.where('state', '=', 'running')
+      if (staleBefore) orphaned = orphaned.where('heartbeat_at', '<', staleBefore.toISOString())
+      await orphaned.execute()
+      const lost = await t.tx
+        .selectFrom('noderoles')
+        .select(['noderoles.id', 'noderoles.node_id'])
+        .where('noderoles.state', '=', STATE_CODE.transition)
+        .where(({ not, exists, selectFrom }) =>
+          not(
+            exists(
+              selectFrom('jobs')
+                .select('jobs.id')
+                .whereRef('jobs.noderole_id', '=', 'noderoles.id')
+                .where('jobs.state', 'in', ['queued', 'running'])
+            )
+          )
+        )
+        .execute()
+      for (const nr of lost) {
+        const prior = await t.tx
+          .selectFrom('jobs')
+          .select((eb) => eb.fn.max('attempt').as('attempt'))
+          .where('noderole_id', '=', nr.id)
+          .executeTakeFirst()
+        await t.tx
+          .insertInto('jobs')
+          .values({ noderole_id: nr.id, node_id: nr.node_id, state: 'queued', attempt: Number(prior?.attempt ?? 0) + 1, created_at: t.now, worker: null })
+          .execute()
+      }
+      return lost.length
+    })
+  }
+
+  /** Claims up to `room` runs: re-queued jobs first, then runnable todo noderoles, one per node. */
+  async claim(room: number, maxJobs: number): Promise<ClaimedJob[]> {
+    if (room <= 0) return []
+    return transact(this.ctx, async (t) => {
+      if (t.kind === 'postgres') await sql`select pg_advisory_xact_lock(7235002)`.execute(t.tx)
+      const running = await t.tx
+        .selectFrom('jobs')
+        .select((eb) => eb.fn.countAll().as('n'))
+        .where('state', '=', 'running')
+        .executeTakeFirstOrThrow()
+      let space = Math.min(room, maxJobs - Number(running.n))
+      if (space <= 0) return []
+      const busyNodes = new Set(
+        (await t.tx.selectFrom('jobs').select('node_id').where('state', '=', 'running').execute()).map((r) => r.node_id)
+      )
+      const claimed: ClaimedJob[] = []
+
+      const queued = await t.tx
+        .selectFrom('jobs')
+        .innerJoin('nodes', 'nodes.id', 'jobs.node_id')
+        .select(['jobs.id', 'jobs.noderole_id', 'jobs.node_id', 'jobs.attempt'])
+        .where('jobs.state', '=', 'queued')
+        .where('nodes.alive', '=', 1)
+        .where('nodes.available', '=', 1)
+        .orderBy('jobs.id')
+        .limit(space * 4)
+        .execute()
+      for (const q of queued) {
+        if (space <= 0) break
+        if (busyNodes.has(q.node_id)) continue
+        busyNodes.add(q.node_id)
+        claimed.push({ jobId: q.id, noderoleId: q.noderole_id, nodeId: q.node_id, attempt: q.attempt })
+        space--
+      }
+      if (claimed.length > 0) {
+        await t.tx
+          .updateTable('jobs')
+          .set({ state: 'running', worker: this.workerId, started_at: t.now, heartbeat_at: t.now })
+          .where('id', 'in', claimed.map((c) => c.jobId))
+          .execute()
+      }
+      if (space > 0) claimed.push(...(await this.claimRunnable(t, space, busyNodes)))
+      return claimed
+    })
+  }
+
+  private async claimRunnable(t: TxContext, space: number, busyNodes: Set<number>): Promise<ClaimedJob[]> {
+    // Runnable (DESIGN.md §2.1): todo, committed deployment, node alive and available, noderole
+    // available, jig active, and no other noderole on the node in transition or error.
+    let query = t.tx
+      .selectFrom('noderoles as nr')
+      .innerJoin('nodes as n', 'n.id', 'nr.node_id')
+      .innerJoin('deployments as d', 'd.id', 'nr.deployment_id')
+      .innerJoin('roles as r', 'r.id', 'nr.role_id')
+      .select(['nr.id', 'nr.node_id'])
+      .where('nr.state', '=', STATE_CODE.todo)
+      .where('nr.available', '=', 1)
+      .where('n.alive', '=', 1)
+      .where('n.available', '=', 1)
+      .where('d.state', '=', 'committed')
+      .where('r.jig', 'in', [...this.activeJigs])
+      .where(({ not, exists, selectFrom }) =>
+        not(
+          exists(
+            selectFrom('noderoles as o')
+              .select('o.id')
+              .whereRef('o.node_id', '=', 'nr.node_id')
+              .where('o.state', 'in', [STATE_CODE.transition, STATE_CODE.error])
+          )
+        )
+      )
+      .orderBy('nr.cohort')
+      .orderBy('nr.id')
+      .limit(space * 8 + busyNodes.size)
+    if (t.kind === 'postgres') query = query.forUpdate('nr').skipLocked()
+    const candidates = await query.execute()
+    const picked: Array<{ id: number; node_id: number }> = []
+    for (const c of candidates) {
+      if (picked.length >= space) break
+      if (busyNodes.has(c.node_id)) continue
+      busyNodes.add(c.node_id)
+      picked.push(c)
+    }
+    if (picked.length === 0) return []
+    const ids = picked.map((p) => p.id)
+    await t.tx
+      .updateTable('noderoles')
+      .set((eb) => ({ state: STATE_CODE.transition, run_count: eb('run_count', '+', 1), updated_at: t.now }))
+      .where('id', 'in', ids)
+      .execute()
+    for (const id of ids) t.emit({ kind: 'noderole', id, action: 'updated', state: 'transition' })
+    const jobs = await t.tx
+      .insertInto('jobs')
+      .values(
+        picked.map((p) => ({
+          noderole_id: p.id,
+          node_id: p.node_id,
+          state: 'running',
+          attempt: 1,
+          worker: this.workerId,
+          created_at: t.now,
+          started_at: t.now,
+          heartbeat_at: t.now
+        }))
+      )
+      .returning(['id', 'noderole_id', 'node_id'])
+      .execute()
+    return jobs.map((j) => ({ jobId: j.id, noderoleId: j.noderole_id, nodeId: j.node_id, attempt: 1 }))
+  }
+
+  /** Writes a batch of finished runs: job rows, walls and logs, and the state ripple of each. */
+  async complete(batch: readonly Completion[]): Promise<void> {
+    if (batch.length === 0) return
+    await transact(this.ctx, async (t) => {
+      const ids = batch.map((c) => c.job.noderoleId)
+      const alive = new Map(
+        (
+          await t.tx
+            .selectFrom('noderoles')
+            .innerJoin('nodes', 'nodes.id', 'noderoles.node_id')
+            .select(['noderoles.id', 'nodes.alive', 'noderoles.state'])
+            .where('noderoles.id', 'in', ids)
+            .execute()
+        ).map((r) => [r.id, { alive: r.alive === 1, inTransition: r.state === STATE_CODE.transition }])
+      )
+      const needDescendants = batch.some((c) => !c.result.ok || !alive.get(c.job.noderoleId)?.alive)
+      const graph = await loadSubgraph(t.tx, ids, { descendants: needDescendants })
+      const total: StatePlan = new Map()
+      for (const { job, result } of batch) {
+        const info = alive.get(job.noderoleId)
+        await t.tx
+          .updateTable('jobs')
+          .set({ state: result.ok ? 'done' : 'failed', finished_at: t.now, output: clip(result.log) })
+          .where('id', '=', job.jobId)
+          .execute()
+        // The noderole was deleted, or moved by someone else meanwhile: the job is closed, no ripple.
+        if (!info?.inTransition) continue
+        await t.tx
+          .updateTable('noderoles')
+          .set(result.ok ? { wall: JSON.stringify(result.wall), runlog: clip(result.log) } : { runlog: clip(result.log) })
+          .where('id', '=', job.noderoleId)
+          .execute()
+        const plan = result.ok ? planSuccess(graph, job.noderoleId, info.alive) : planFailure(graph, job.noderoleId)
+        withPlan(graph, plan)
+        for (const [id, state] of plan) total.set(id, state)
+      }
+      await applyPlan(t, total)
+    })
+  }
+
+  /** Keeps this worker's running jobs marked live (PostgreSQL peers judge orphans by it). */
+  async heartbeat(): Promise<void> {
+    await this.ctx.db
+      .updateTable('jobs')
+      .set({ heartbeat_at: this.ctx.clock().toISOString() })
+      .where('state', '=', 'running')
+      .where('worker', '=', this.workerId)
+      .execute()
+  }
+}

@@ -1,0 +1,123 @@
+// The admin SSH key pair: the key the framework logs in to nodes with as root. Made once per data
+// directory and never regenerated, because every node already trusts its public half.
+import { randomBytes } from 'node:crypto'
+import { chmod, link, mkdir, readFile, stat, unlink, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import ssh2 from 'ssh2'
+import type { ParsedKey } from 'ssh2'
+
+export interface AdminKeyPair {
+  /** OpenSSH private key (PEM-armoured "OPENSSH PRIVATE KEY"). A secret: never log it. */
+  readonly privateKey: string
+  /** One authorized_keys line: `ssh-ed25519 AAAA... crowbar-admin`. */
+  readonly publicKey: string
+  readonly privateKeyPath: string
+}
+
+/** The key files exist but cannot be used; the message says which file and what to do. */
+export class AdminKeyError extends Error {
+  override readonly name = 'AdminKeyError'
+}
+
+export const ADMIN_KEY_COMMENT = 'crowbar-admin'
+export const ADMIN_KEY_FILE = 'admin_ed25519'
+
+export async function ensureAdminKeyPair(dataDir: string): Promise<AdminKeyPair> {
+  const dir = join(dataDir, 'ssh')
+  const privateKeyPath = join(dir, ADMIN_KEY_FILE)
+  try {
+    await mkdir(dir, { recursive: true, mode: 0o700 })
+    // mkdir's mode is masked by the umask and ignored for an existing directory.
+    await chmod(dir, 0o700)
+  } catch (err) {
+    throw new AdminKeyError(`cannot create ${dir} for the admin SSH key: ${errorText(err)}`)
+  }
+  const existing = await readOptional(privateKeyPath)
+  if (existing !== undefined) return loadPair(privateKeyPath, existing)
+  if ((await readOptional(`${privateKeyPath}.pub`)) !== undefined) {
+    // Nodes may trust that public key: a new pair would lock the framework out of them silently.
+    throw new AdminKeyError(
+      `the admin SSH private key ${privateKeyPath} is missing but its public key ${privateKeyPath}.pub is there: ` +
+        `restore the private key from a backup, or delete the .pub file to create a new pair ` +
+        `(nodes that trust the old key must then be given the new one)`
+    )
+  }
+  return createPair(privateKeyPath)
+}
+
+async function createPair(privateKeyPath: string): Promise<AdminKeyPair> {
+  const generated = ssh2.utils.generateKeyPairSync('ed25519', { comment: ADMIN_KEY_COMMENT })
+  // Written under a temporary name and hard-linked into place: link() refuses to replace a file, so
+  // two processes starting at once cannot overwrite each other's key or leave a half-written one.
+  const temp = `${privateKeyPath}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`
+  try {
+    await writeFile(temp, generated.private, { mode: 0o600, flag: 'wx' })
+    await link(temp, privateKeyPath)
+  } catch (err) {
+    if (codeOf(err) !== 'EEXIST') throw new AdminKeyError(`cannot write the admin SSH key ${privateKeyPath}: ${errorText(err)}`)
+  } finally {
+    await unlink(temp).catch(() => undefined)
+  }
+  const winner = await readOptional(privateKeyPath)
+  if (winner === undefined) throw new AdminKeyError(`the admin SSH key ${privateKeyPath} vanished while it was being created`)
+  return loadPair(privateKeyPath, winner)
+}
+
+async function loadPair(privateKeyPath: string, privateKey: string): Promise<AdminKeyPair> {
+  const parsed = parsePrivateKey(privateKeyPath, privateKey)
+  await tightenMode(privateKeyPath)
+  const publicKey = authorizedKeyLine(parsed)
+  const publicKeyPath = `${privateKeyPath}.pub`
+  const publicText = await readOptional(publicKeyPath)
+  if (publicText === undefined) {
+    // Derived from the private key, so re-creating it is always safe.
+    await writeFile(publicKeyPath, `${publicKey}\n`, { mode: 0o644 })
+  } else if (!sameKey(publicText, parsed)) {
+    throw new AdminKeyError(
+      `the admin SSH public key ${publicKeyPath} does not match the private key ${privateKeyPath}: ` +
+        `delete ${publicKeyPath} and it will be re-created from the private key`
+    )
+  }
+  return { privateKey, publicKey, privateKeyPath }
+}
+
+function parsePrivateKey(path: string, text: string): ParsedKey {
+  const parsed = ssh2.utils.parseKey(text)
+  const what = `the admin SSH key ${path}`
+  const fix = `restore it from a backup, or move it away (and its .pub) to create a new pair that nodes must then be given`
+  if (parsed instanceof Error) throw new AdminKeyError(`${what} cannot be read (${parsed.message}): ${fix}`)
+  if (!parsed.isPrivateKey()) throw new AdminKeyError(`${what} holds no private key: ${fix}`)
+  return parsed
+}
+
+function authorizedKeyLine(key: ParsedKey): string {
+  return `${key.type} ${key.getPublicSSH().toString('base64')} ${ADMIN_KEY_COMMENT}`
+}
+
+function sameKey(publicText: string, privateKey: ParsedKey): boolean {
+  const parsed = ssh2.utils.parseKey(publicText.trim())
+  return !(parsed instanceof Error) && parsed.getPublicSSH().equals(privateKey.getPublicSSH())
+}
+
+/** The key grants root on every node: keep it readable by its owner only, as OpenSSH demands. */
+async function tightenMode(path: string): Promise<void> {
+  const { mode } = await stat(path)
+  if ((mode & 0o077) !== 0) await chmod(path, 0o600)
+}
+
+async function readOptional(path: string): Promise<string | undefined> {
+  try {
+    return await readFile(path, 'utf8')
+  } catch (err) {
+    if (codeOf(err) === 'ENOENT') return undefined
+    throw new AdminKeyError(`cannot read ${path}: ${errorText(err)}: check its owner and permissions`)
+  }
+}
+
+function codeOf(err: unknown): unknown {
+  return err instanceof Error ? (err as NodeJS.ErrnoException).code : undefined
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err)
+}
