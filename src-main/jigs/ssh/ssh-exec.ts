@@ -326,3 +326,34 @@ function formatBytes(bytes: number): string {
 function textOf(err: unknown): string {
   return err instanceof Error ? err.message : String(err)
 }
+
+export type NodeConnectOutcome =
+  | { readonly connection: SshConnection }
+  /** No address gave a login; `failures` holds one error per address tried, in order. */
+  | { readonly connection?: undefined; readonly failures: readonly SshError[] }
+
+/**
+ * Logs in to the first of the node's addresses that accepts. Stops at a host key refusal: the
+ * pin is per node, so another address of the same node would have to show the same key.
+ */
+export async function connectToNode(
+  target: PinTarget & { readonly addresses: readonly string[] },
+  options: Omit<SshConnectOptions, 'target' | 'address'>
+): Promise<NodeConnectOutcome> {
+  const failures: SshError[] = []
+  for (const address of target.addresses) {
+    try {
+      return { connection: await SshConnection.connect({ ...options, target, address }) }
+    } catch (err) {
+      const failure = err instanceof SshError ? err : new SshError('protocol', address, textOf(err))
+      failures.push(failure)
+      if (failure.kind === 'host-key' || failure.kind === 'aborted') break
+    }
+  }
+  return { failures }
+}
+
+/** Quotes a string for a POSIX shell command line. */
+export function shellQuote(text: string): string {
+  return `'${text.replace(/'/g, `'\\''`)}'`
+}
