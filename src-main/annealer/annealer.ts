@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto'
 import { mergeLayers, parseStringArray } from '../domain/attributes'
 import type { DomainContext } from '../domain/context'
-import { attributeLayers } from '../domain/noderoles'
+import { runInputs, type RunInput } from '../domain/noderoles'
 import { updateNode } from '../domain/nodes'
 import type { Logger } from '../log'
 import type { Jig, JigOutcome, JigRun, JigTarget } from '../jigs/jig'
@@ -135,7 +135,8 @@ export class Annealer {
         const room = this.maxJobs - this.inFlight.size
         if (!this.running || room <= 0) break
         const claimed = await this.queue.claim(room, this.maxJobs)
-        for (const job of claimed) this.launch(job)
+        const inputs = await runInputs(this.options.ctx.db, claimed.map((c) => c.noderoleId))
+        for (const job of claimed) this.launch(job, inputs.get(job.noderoleId))
         if (claimed.length > 0) this.again = true
       } while (this.again && this.running)
     } catch (err) {
@@ -146,24 +147,16 @@ export class Annealer {
     }
   }
 
-  private launch(job: ClaimedJob): void {
+  private launch(job: ClaimedJob, input: RunInput | undefined): void {
     const abort = new AbortController()
-    const done = this.execute(job, abort)
+    const done = this.execute(job, input, abort)
       .then((outcome) => this.record(job, outcome))
       .catch((err: unknown) => this.record(job, { ok: false, log: `the jig crashed: ${err instanceof Error ? err.message : String(err)}` }))
     this.inFlight.set(job.jobId, { job, abort, done })
   }
 
-  private async execute(job: ClaimedJob, abort: AbortController): Promise<JigOutcome> {
+  private async execute(job: ClaimedJob, row: RunInput | undefined, abort: AbortController): Promise<JigOutcome> {
     const signal = abort.signal
-    const ctx = this.options.ctx
-    const row = await ctx.db
-      .selectFrom('noderoles')
-      .innerJoin('roles', 'roles.id', 'noderoles.role_id')
-      .innerJoin('nodes', 'nodes.id', 'noderoles.node_id')
-      .select(['roles.name as role', 'roles.jig', 'roles.scripts', 'nodes.name as node'])
-      .where('noderoles.id', '=', job.noderoleId)
-      .executeTakeFirst()
     if (!row) return { ok: false, log: 'the noderole was deleted before its run started' }
     const jig = this.jigs.get(row.jig)
     if (!jig) return { ok: false, log: `the ${row.jig} jig is not active on this installation` }
@@ -172,7 +165,7 @@ export class Annealer {
       noderoleId: job.noderoleId,
       role: { name: row.role, scripts: parseStringArray(row.scripts) },
       node: target,
-      attributes: mergeLayers(await attributeLayers(ctx.db, job.noderoleId)),
+      attributes: mergeLayers(row.layers),
       signal
     }
     const limit = this.options.runTimeoutMs ?? 60 * 60_000

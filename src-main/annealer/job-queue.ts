@@ -1,7 +1,7 @@
 // The durable job queue in the store. A claim writes the noderole's todo -> transition move and its
 // job row in one transaction, so a crash can never leave one without the other; completions are
 // written in batches (one transaction for everything that finished since the last write).
-import { sql } from 'kysely'
+import { sql, type Expression, type ExpressionBuilder } from 'kysely'
 import type { JsonObject } from '../domain/attributes'
 import { transact, type DomainContext, type TxContext } from '../domain/context'
 import { planFailure, planSuccess, type StatePlan } from '../domain/noderole-graph'
@@ -26,6 +26,20 @@ export interface Completion {
 
 const MAX_OUTPUT = 256 * 1024
 const clip = (text: string): string => (text.length > MAX_OUTPUT ? `${text.slice(0, MAX_OUTPUT)}\n[output truncated]` : text)
+
+/** `CASE <column> WHEN id1 THEN v1 ... END`: one value per row, for batched updates. */
+function byId<DB, TB extends keyof DB & string>(
+  eb: ExpressionBuilder<DB, TB>,
+  column: 'id',
+  pairs: ReadonlyArray<readonly [number, string]>
+): Expression<string> {
+  const [first, ...rest] = pairs
+  if (!first) return sql<string>`''`
+  let c = eb.case(sql.ref(column)).when(sql.lit(first[0])).then(sql<string>`${first[1]}`)
+  for (const [id, value] of rest) c = c.when(sql.lit(id)).then(sql<string>`${value}`)
+  // Every updated row is listed, so ELSE never applies; it only keeps the type non-null.
+  return c.else(sql<string>`''`).end()
+}
 
 export class JobQueue {
   constructor(
@@ -85,16 +99,10 @@ export class JobQueue {
     if (room <= 0) return []
     return transact(this.ctx, async (t) => {
       if (t.kind === 'postgres') await sql`select pg_advisory_xact_lock(7235002)`.execute(t.tx)
-      const running = await t.tx
-        .selectFrom('jobs')
-        .select((eb) => eb.fn.countAll().as('n'))
-        .where('state', '=', 'running')
-        .executeTakeFirstOrThrow()
-      let space = Math.min(room, maxJobs - Number(running.n))
+      const running = await t.tx.selectFrom('jobs').select('node_id').where('state', '=', 'running').execute()
+      let space = Math.min(room, maxJobs - running.length)
       if (space <= 0) return []
-      const busyNodes = new Set(
-        (await t.tx.selectFrom('jobs').select('node_id').where('state', '=', 'running').execute()).map((r) => r.node_id)
-      )
+      const busyNodes = new Set(running.map((r) => r.node_id))
       const claimed: ClaimedJob[] = []
 
       const queued = await t.tx
@@ -207,22 +215,38 @@ export class JobQueue {
       )
       const needDescendants = batch.some((c) => !c.result.ok || !alive.get(c.job.noderoleId)?.alive)
       const graph = await loadSubgraph(t.tx, ids, { descendants: needDescendants })
+      // One statement per table for the whole batch: CASE picks each row's value.
+      await t.tx
+        .updateTable('jobs')
+        .set((eb) => ({
+          state: byId(eb, 'id', batch.map((c) => [c.job.jobId, c.result.ok ? 'done' : 'failed'])),
+          output: byId(eb, 'id', batch.map((c) => [c.job.jobId, clip(c.result.log)])),
+          finished_at: t.now
+        }))
+        .where('id', 'in', batch.map((c) => c.job.jobId))
+        .execute()
+      // A noderole deleted or moved by someone else meanwhile: its job is closed, nothing ripples.
+      const live = batch.filter((c) => alive.get(c.job.noderoleId)?.inTransition)
+      if (live.length === 0) return
+      const wall = (c: Completion): string => (c.result.ok ? JSON.stringify(c.result.wall) : '')
+      await t.tx
+        .updateTable('noderoles')
+        .set((eb) => ({
+          runlog: byId(eb, 'id', live.map((c) => [c.job.noderoleId, clip(c.result.log)])),
+          // A failed run keeps the wall of the last good one.
+          wall: eb
+            .case()
+            .when('id', 'in', live.filter((c) => c.result.ok).map((c) => c.job.noderoleId).concat([0]))
+            .then(byId(eb, 'id', live.map((c) => [c.job.noderoleId, wall(c)])))
+            .else(eb.ref('wall'))
+            .end()
+        }))
+        .where('id', 'in', live.map((c) => c.job.noderoleId))
+        .execute()
       const total: StatePlan = new Map()
-      for (const { job, result } of batch) {
+      for (const { job, result } of live) {
         const info = alive.get(job.noderoleId)
-        await t.tx
-          .updateTable('jobs')
-          .set({ state: result.ok ? 'done' : 'failed', finished_at: t.now, output: clip(result.log) })
-          .where('id', '=', job.jobId)
-          .execute()
-        // The noderole was deleted, or moved by someone else meanwhile: the job is closed, no ripple.
-        if (!info?.inTransition) continue
-        await t.tx
-          .updateTable('noderoles')
-          .set(result.ok ? { wall: JSON.stringify(result.wall), runlog: clip(result.log) } : { runlog: clip(result.log) })
-          .where('id', '=', job.noderoleId)
-          .execute()
-        const plan = result.ok ? planSuccess(graph, job.noderoleId, info.alive) : planFailure(graph, job.noderoleId)
+        const plan = result.ok ? planSuccess(graph, job.noderoleId, info?.alive ?? false) : planFailure(graph, job.noderoleId)
         withPlan(graph, plan)
         for (const [id, state] of plan) total.set(id, state)
       }

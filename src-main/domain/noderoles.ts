@@ -64,32 +64,69 @@ export async function getNodeRole(db: Queryable | Tx, id: number): Promise<NodeR
   return (await toNodeRoles(db, [row]))[0] as NodeRole
 }
 
-/** The layers that make a noderole's run input, and their merge (DESIGN.md §2). */
+/** The layers that make a noderole's run input (DESIGN.md §2). */
 export async function attributeLayers(db: Queryable | Tx, id: number): Promise<AttributeLayers> {
-  const nr = await db.selectFrom('noderoles').selectAll().where('id', '=', id).executeTakeFirst()
-  if (!nr) throw notFound(`no noderole with id ${id}`)
-  const role = await db.selectFrom('roles').select('template').where('id', '=', nr.role_id).executeTakeFirstOrThrow()
-  const dr = await db
-    .selectFrom('deployment_roles')
-    .select('committed_data')
-    .where('deployment_id', '=', nr.deployment_id)
-    .where('role_id', '=', nr.role_id)
-    .executeTakeFirst()
+  const input = (await runInputs(db, [id])).get(id)
+  if (!input) throw notFound(`no noderole with id ${id}`)
+  return input.layers
+}
+
+export interface RunInput {
+  readonly role: string
+  readonly jig: string
+  readonly scripts: string
+  readonly node: string
+  readonly layers: AttributeLayers
+}
+
+/** Everything the jigs need for a batch of runs, in a fixed number of queries whatever its size. */
+export async function runInputs(db: Queryable | Tx, ids: readonly number[]): Promise<Map<number, RunInput>> {
+  const out = new Map<number, RunInput>()
+  if (ids.length === 0) return out
+  const rows = await db
+    .selectFrom('noderoles')
+    .innerJoin('roles', 'roles.id', 'noderoles.role_id')
+    .innerJoin('nodes', 'nodes.id', 'noderoles.node_id')
+    .leftJoin('deployment_roles as dr', (join) =>
+      join.onRef('dr.deployment_id', '=', 'noderoles.deployment_id').onRef('dr.role_id', '=', 'noderoles.role_id')
+    )
+    .select([
+      'noderoles.id',
+      'noderoles.sysdata',
+      'noderoles.committed_data',
+      'roles.name as role',
+      'roles.jig',
+      'roles.scripts',
+      'roles.template',
+      'nodes.name as node',
+      'dr.committed_data as deployment_data'
+    ])
+    .where('noderoles.id', 'in', [...ids])
+    .execute()
   const parents = await db
     .selectFrom('noderole_edges')
     .innerJoin('noderoles', 'noderoles.id', 'noderole_edges.parent_id')
-    .select(['noderoles.wall'])
-    .where('noderole_edges.child_id', '=', id)
+    .select(['noderole_edges.child_id', 'noderoles.wall'])
+    .where('noderole_edges.child_id', 'in', [...ids])
     .orderBy('noderoles.cohort')
     .orderBy('noderoles.id')
     .execute()
-  return {
-    role_defaults: parseJsonObject(role.template),
-    deployment_role: parseJsonObject(dr?.committed_data ?? '{}'),
-    parents_wall: mergeWalls(parents.map((p) => parseJsonObject(p.wall))),
-    system: parseJsonObject(nr.sysdata),
-    user: parseJsonObject(nr.committed_data)
+  for (const r of rows) {
+    out.set(r.id, {
+      role: r.role,
+      jig: r.jig,
+      scripts: r.scripts,
+      node: r.node,
+      layers: {
+        role_defaults: parseJsonObject(r.template),
+        deployment_role: parseJsonObject(r.deployment_data ?? '{}'),
+        parents_wall: mergeWalls(parents.filter((p) => p.child_id === r.id).map((p) => parseJsonObject(p.wall))),
+        system: parseJsonObject(r.sysdata),
+        user: parseJsonObject(r.committed_data)
+      }
+    })
   }
+  return out
 }
 
 export async function getNodeRoleDetail(db: Queryable | Tx, id: number): Promise<NodeRoleDetail> {

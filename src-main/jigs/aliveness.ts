@@ -61,7 +61,8 @@ export function pingOnce(address: string, timeoutMs: number, signal?: AbortSigna
           resolve({ ok: true })
           return
         }
-        const failure = err as NodeJS.ErrnoException & { code?: unknown; killed?: boolean }
+        // execFile's error: `code` is the exit status, or an errno string when ping could not start.
+        const failure = err as Error & { code?: number | string; killed?: boolean }
         if (failure.code === 'ENOENT') {
           resolve({ ok: false, reason: 'cannot ping: the ping command is missing (apt-get install iputils-ping)' })
         } else if (failure.name === 'AbortError') {

@@ -127,8 +127,10 @@ export function initialMigration(kind: StoreKind): Migration {
         .addUniqueConstraint('noderoles_role_node', ['role_id', 'node_id'])
         .execute()
       await db.schema.createIndex('noderoles_deployment').on('noderoles').column('deployment_id').execute()
-      await db.schema.createIndex('noderoles_node').on('noderoles').column('node_id').execute()
-      await db.schema.createIndex('noderoles_state').on('noderoles').column('state').execute()
+      // The annealer's two hot questions: "todo noderoles, lowest cohort first" and "is anything on
+      // this node in transition or error"; both are answered from these indexes alone.
+      await db.schema.createIndex('noderoles_node_state').on('noderoles').columns(['node_id', 'state']).execute()
+      await db.schema.createIndex('noderoles_state_cohort').on('noderoles').columns(['state', 'cohort', 'id']).execute()
 
       await db.schema
         .createTable('noderole_edges')
