@@ -61,7 +61,8 @@ export const RoleSchema = z.object({
   conflicts: z.array(z.string()),
   precedes: z.array(z.string()),
   flags: RoleFlagsSchema,
-  attributes: JsonObjectSchema
+  attributes: JsonObjectSchema,
+  scripts: z.array(z.string())
 })
 export type Role = z.infer<typeof RoleSchema>
 
@@ -74,7 +75,9 @@ export const RoleDefinitionSchema = z.object({
   conflicts: z.array(RoleName).max(100).default([]),
   precedes: z.array(RoleName).max(100).default([]),
   flags: RoleFlagsSchema.partial().default({}),
-  attributes: JsonObjectSchema.default({})
+  attributes: JsonObjectSchema.default({}),
+  /** For the script jig: shell scripts run in order on the node (attributes JSON on stdin, wall JSON on stdout). */
+  scripts: z.array(z.string().min(1).max(256 * 1024)).max(50).default([])
 })
 export type RoleDefinition = z.infer<typeof RoleDefinitionSchema>
 

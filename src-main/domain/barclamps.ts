@@ -54,7 +54,8 @@ function toRole(row: RoleRow, barclamp: string): Role {
     conflicts: parseStringArray(row.conflicts),
     precedes: parseStringArray(row.precedes),
     flags: Object.fromEntries(ROLE_FLAGS.map((f) => [f, row[f] === 1])) as Role['flags'],
-    attributes: parseJsonObject(row.template)
+    attributes: parseJsonObject(row.template),
+    scripts: parseStringArray(row.scripts)
   }
 }
 
@@ -137,6 +138,7 @@ export async function importBarclamp(ctx: DomainContext, def: BarclampDefinition
         conflicts: JSON.stringify(r.conflicts),
         precedes: JSON.stringify(r.precedes),
         template: JSON.stringify(r.attributes),
+        scripts: JSON.stringify(r.scripts),
         ...Object.fromEntries(ROLE_FLAGS.map((f) => [f, r.flags[f] ? 1 : 0]))
       }
       const found = existing.find((e) => e.name === r.name)
