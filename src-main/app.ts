@@ -14,6 +14,8 @@ import { RoleHookRunner } from './annealer/role-hooks'
 import type { Jig } from './jigs/jig'
 import { NoopJig } from './jigs/noop-jig'
 import { TestJig } from './jigs/test-jig'
+import { bootstrapAdmin, type AdminBootstrap } from './barclamps/network/admin-bootstrap'
+import { networkBindHook } from './barclamps/network/network-barclamp'
 import type { Logger } from './log'
 import { openStore, type Store } from './store/store'
 
@@ -28,6 +30,8 @@ export interface AppOptions {
   readonly anneal?: boolean
   /** The jigs to run with (default: noop and test). */
   readonly jigs?: readonly Jig[]
+  /** First start: create the admin network and node (default: yes, with defaults); false skips it. */
+  readonly bootstrap?: AdminBootstrap | false
 }
 
 export interface CrowbarApp {
@@ -46,10 +50,13 @@ export const BUILT_IN_BARCLAMPS = [crowbarBarclamp, testBarclamp]
 export async function startApp(options: AppOptions): Promise<CrowbarApp> {
   const store = await openStore({ dataDir: options.dataDir, databaseUrl: options.databaseUrl })
   const feed = new ChangeFeed()
-  const ctx: DomainContext = { db: store.db, kind: store.kind, clock: options.clock ?? (() => new Date()), feed }
+  const ctx: DomainContext = { db: store.db, kind: store.kind, clock: options.clock ?? (() => new Date()), feed, bindHooks: [networkBindHook] }
   try {
     await ensureSystemDeployment(ctx)
     for (const def of BUILT_IN_BARCLAMPS) await importBarclamp(ctx, BarclampDefinitionSchema.parse(def))
+    if (options.bootstrap !== false && (await bootstrapAdmin(ctx, options.bootstrap ?? {}))) {
+      options.logger.info('first start: created the admin network and the admin node')
+    }
   } catch (err) {
     await store.close()
     throw err

@@ -23,6 +23,8 @@ export interface TestAppOptions {
   readonly jigs?: readonly Jig[]
   /** Real time instead of the fixed clock (job timestamps, heartbeats). */
   readonly realClock?: boolean
+  /** Run the first-start bootstrap (admin network and node); default false for exact counts. */
+  readonly bootstrap?: boolean
 }
 
 export async function startTestApp(kind: StoreKind, options: TestAppOptions = {}): Promise<TestApp> {
@@ -34,6 +36,7 @@ export async function startTestApp(kind: StoreKind, options: TestAppOptions = {}
     clock: options.realClock ? () => new Date() : () => FIXED_TIME,
     logger: createRootLogger('silent'),
     anneal: options.anneal ?? false,
+    bootstrap: options.bootstrap ? {} : false,
     ...(options.jigs ? { jigs: options.jigs } : {})
   })
   return {

@@ -149,6 +149,51 @@ export const NodeRoleDetailSchema = NodeRoleSchema.extend({
 })
 export type NodeRoleDetail = z.infer<typeof NodeRoleDetailSchema>
 
+export const NETWORK_CATEGORIES = ['admin', 'bmc', 'storage', 'public', 'private', 'other'] as const
+export const NetworkRangeInputSchema = z
+  .object({ name: z.string().regex(/^[a-z][a-z0-9_-]{0,30}$/, 'use a short lower-case name such as host or dhcp'), first: z.string().max(64), last: z.string().max(64) })
+  .strict()
+export const NetworkRouterInputSchema = z.object({ address: z.string().max(64), pref: z.number().int().min(0).max(65535).default(10) }).strict()
+export const NetworkBondSchema = z
+  .object({ mode: z.enum(['active-backup', 'balance-alb', '802.3ad']), interfaces: z.array(z.string().min(1).max(32)).min(1).max(8) })
+  .strict()
+export const NetworkInputSchema = z
+  .object({
+    name: z.string().regex(/^[a-z][a-z0-9-]{0,30}$/, 'use 1-31 lower-case letters, digits or "-", starting with a letter'),
+    category: z.enum(NETWORK_CATEGORIES).default('other'),
+    vlan: z.number().int().min(0).max(4094).default(0),
+    bond: NetworkBondSchema.nullable().default(null),
+    v4_subnet: z.string().max(64).nullable().default(null),
+    /** 'auto' (an RFC 4193 unique-local /64), a /64 such as 2001:db8:1:2::/64, or null for no IPv6. */
+    v6prefix: z.string().max(64).nullable().default(null),
+    ranges: z.array(NetworkRangeInputSchema).max(64).default([]),
+    routers: z.array(NetworkRouterInputSchema).max(16).default([])
+  })
+  .strict()
+export type NetworkInput = z.infer<typeof NetworkInputSchema>
+
+export const NetworkSchema = z.object({
+  id: Id,
+  name: z.string(),
+  category: z.enum(NETWORK_CATEGORIES),
+  vlan: z.number().int(),
+  bond: NetworkBondSchema.nullable(),
+  v4_subnet: z.string().nullable(),
+  v6prefix_setting: z.string().nullable(),
+  v6prefix: z.string().nullable(),
+  ranges: z.array(z.object({ name: z.string(), family: z.union([z.literal(4), z.literal(6)]), first: z.string(), last: z.string() })),
+  routers: z.array(z.object({ family: z.union([z.literal(4), z.literal(6)]), address: z.string(), pref: z.number().int() })),
+  allocations: z.array(z.object({ node_id: Id, family: z.union([z.literal(4), z.literal(6)]), address: z.string(), range: z.string().nullable() })),
+  /** The role that puts a node on this network (binding it allocates the node's addresses). */
+  role: z.string(),
+  created_at: Timestamp,
+  updated_at: Timestamp
+})
+export type Network = z.infer<typeof NetworkSchema>
+
+export const NodeAddressSchema = z.object({ network: z.string(), family: z.union([z.literal(4), z.literal(6)]), address: z.string() })
+export const NodeWithAddressesSchema = NodeSchema.extend({ addresses: z.array(NodeAddressSchema) })
+
 export const JobStateSchema = z.enum(['queued', 'running', 'done', 'failed'])
 export const JobSchema = z.object({
   id: Id,
@@ -219,8 +264,8 @@ export const contract = {
   importBarclamp: op({ method: 'POST', path: '/barclamps', input: BarclampDefinitionSchema, output: BarclampSchema, summary: 'Install or update a barclamp and its roles' }),
   listRoles: op({ method: 'GET', path: '/roles', input: NoInput, output: z.array(RoleSchema), summary: 'All roles' }),
 
-  listNodes: op({ method: 'GET', path: '/nodes', input: NoInput, output: z.array(NodeSchema), summary: 'All nodes' }),
-  getNode: op({ method: 'GET', path: '/nodes/:id', input: ById, output: NodeSchema, summary: 'One node' }),
+  listNodes: op({ method: 'GET', path: '/nodes', input: NoInput, output: z.array(NodeWithAddressesSchema), summary: 'All nodes with their addresses' }),
+  getNode: op({ method: 'GET', path: '/nodes/:id', input: ById, output: NodeWithAddressesSchema, summary: 'One node with its addresses' }),
   createNode: op({
     method: 'POST',
     path: '/nodes',
@@ -280,6 +325,25 @@ export const contract = {
     summary: 'Set the operator (user) data of a noderole in a proposed deployment'
   }),
   retryNodeRole: op({ method: 'POST', path: '/noderoles/:id/retry', input: ById, output: NodeRoleSchema, summary: 'Put an errored noderole back to todo' }),
+
+  listNetworks: op({ method: 'GET', path: '/networks', input: NoInput, output: z.array(NetworkSchema), summary: 'Networks with ranges, routers and allocations' }),
+  getNetwork: op({ method: 'GET', path: '/networks/:id', input: ById, output: NetworkSchema, summary: 'One network' }),
+  createNetwork: op({ method: 'POST', path: '/networks', input: NetworkInputSchema, output: NetworkSchema, summary: 'Create a network (and its role)' }),
+  updateNetwork: op({
+    method: 'PUT',
+    path: '/networks/:id',
+    input: NetworkInputSchema.omit({ name: true }).extend({ id: Id }),
+    output: NetworkSchema,
+    summary: 'Replace a network’s settings, ranges and routers (existing allocations must still fit)'
+  }),
+  deleteNetwork: op({ method: 'DELETE', path: '/networks/:id', input: ById, output: z.object({ deleted: Id }), summary: 'Delete a network with no allocations' }),
+  allocateAddress: op({
+    method: 'POST',
+    path: '/networks/:id/allocations',
+    input: z.object({ id: Id, node_id: Id, range: z.string().max(31).default('host') }).strict(),
+    output: z.array(NodeAddressSchema),
+    summary: 'Give a node its addresses on a network (IPv4 from the range, IPv6 from its FQDN); idempotent'
+  }),
 
   listJobs: op({
     method: 'GET',

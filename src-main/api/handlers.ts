@@ -14,6 +14,11 @@ import { createNode, deleteNode, getNode, listNodes, updateNode } from '../domai
 import { getJob, listJobs } from '../annealer/jobs'
 import type { Annealer } from '../annealer/annealer'
 import { conflict } from '../domain/errors'
+import { allocateNodeAddresses, nodeAddresses } from '../barclamps/network/allocations'
+import { createNetwork, deleteNetwork, getNetwork, listNetworks, updateNetwork } from '../barclamps/network/networks'
+import { transact } from '../domain/context'
+import { nodeRow } from '../domain/nodes'
+import type { Node } from './contract'
 import type { Handlers } from './operations'
 
 export interface HandlerInfo {
@@ -29,6 +34,10 @@ export function createHandlers(ctx: DomainContext, info: HandlerInfo): Handlers 
     if (!info.annealer) throw conflict('the annealer is not running in this process')
     return info.annealer
   }
+  const withAddresses = async <N extends Node>(nodes: N[]) => {
+    const addresses = await nodeAddresses(db, nodes.map((n) => n.id))
+    return nodes.map((n) => ({ ...n, addresses: addresses.get(n.id) ?? [] }))
+  }
   return {
     health: async () => ({ version: info.version, store: ctx.kind, location: info.location }),
     listDeployments: () => listDeployments(db),
@@ -39,8 +48,8 @@ export function createHandlers(ctx: DomainContext, info: HandlerInfo): Handlers 
     listBarclamps: () => listBarclamps(db),
     importBarclamp: (def) => importBarclamp(ctx, def),
     listRoles: () => listRoles(db),
-    listNodes: () => listNodes(db),
-    getNode: ({ id }) => getNode(db, id),
+    listNodes: async () => withAddresses(await listNodes(db)),
+    getNode: async ({ id }) => (await withAddresses([await getNode(db, id)]))[0] as Awaited<ReturnType<Handlers['getNode']>>,
     createNode: (input) => createNode(ctx, input),
     updateNode: ({ id, ...change }) => updateNode(ctx, id, change),
     deleteNode: ({ id }) => deleteNode(ctx, id),
@@ -50,6 +59,16 @@ export function createHandlers(ctx: DomainContext, info: HandlerInfo): Handlers 
     deleteNodeRole: ({ id }) => deleteNodeRole(ctx, id),
     setNodeRoleData: ({ id, data }) => setNodeRoleData(ctx, id, data),
     retryNodeRole: ({ id }) => retryNodeRole(ctx, id),
+    listNetworks: () => listNetworks(db),
+    getNetwork: ({ id }) => getNetwork(db, id),
+    createNetwork: (input) => createNetwork(ctx, input),
+    updateNetwork: ({ id, ...input }) => updateNetwork(ctx, id, input),
+    deleteNetwork: ({ id }) => deleteNetwork(ctx, id),
+    allocateAddress: ({ id, node_id, range }) =>
+      transact(ctx, async (t) => {
+        const node = await nodeRow(t.tx, node_id)
+        return allocateNodeAddresses(t, id, { id: node.id, name: node.name }, range)
+      }),
     listJobs: (filter) => listJobs(db, filter),
     getJob: ({ id }) => getJob(db, id),
     getAnnealer: () => annealer().status(),

@@ -2,6 +2,7 @@
 // changed. Changes are buffered during a transaction and published only once it has committed.
 import type { Kysely, Transaction } from 'kysely'
 import type { ChangeEvent } from '../api/contract'
+import type { JsonObject } from './attributes'
 import type { Database } from '../store/database'
 import type { StoreKind } from '../store/store-kind'
 import type { ChangeFeed } from './change-feed'
@@ -13,7 +14,18 @@ export interface DomainContext {
   readonly kind: StoreKind
   readonly clock: Clock
   readonly feed: ChangeFeed
+  /** Barclamps that add system data to a noderole when it is bound (the network's addresses). */
+  readonly bindHooks?: readonly BindHook[]
 }
+
+export interface BoundNodeRole {
+  readonly noderoleId: number
+  readonly role: string
+  readonly node: { readonly id: number; readonly name: string }
+}
+
+/** Runs inside the bind's transaction; what it returns is merged into the noderole's system data. */
+export type BindHook = (t: TxContext, bound: BoundNodeRole) => Promise<JsonObject | undefined>
 
 export interface TxContext {
   readonly tx: Transaction<Database>

@@ -5,7 +5,8 @@
 // same node.
 import type { DeploymentRow, NodeRow, Tx } from '../store/database'
 import { loadRoles, type RoleRecord } from './barclamps'
-import { transact, type DomainContext, type TxContext } from './context'
+import { deepMerge, type JsonObject } from './attributes'
+import { transact, type BindHook, type DomainContext, type TxContext } from './context'
 import { ancestorsOf, commitNodeRoles, deploymentRow } from './deployments'
 import { conflict, invalid, notFound } from './errors'
 import { ACTIVE_JIGS } from './jigs-known'
@@ -15,6 +16,7 @@ import { providersOf } from './role-requirements'
 
 interface BindScope {
   readonly t: TxContext
+  readonly hooks: readonly BindHook[]
   readonly deployment: DeploymentRow
   readonly ancestors: readonly DeploymentRow[]
   readonly node: NodeRow
@@ -45,7 +47,7 @@ export async function bindNodeRole(
     const roles = await loadRoles(t.tx)
     const role = roles.find((r) => r.name === input.role)
     if (!role) throw notFound(`no role named ${input.role}; install the barclamp that declares it`)
-    const scope: BindScope = { t, deployment, ancestors: await ancestorsOf(t.tx, deployment), node, roles, created: [] }
+    const scope: BindScope = { t, hooks: ctx.bindHooks ?? [], deployment, ancestors: await ancestorsOf(t.tx, deployment), node, roles, created: [] }
     const id = await bindRole(scope, role, [])
     if (options.commitNow && deployment.state !== 'proposed' && scope.created.length > 0) {
       await commitNodeRoles(t, deployment.id, scope.created)
@@ -104,6 +106,14 @@ async function bindRole(scope: BindScope, role: RoleRecord, path: readonly strin
     .values({ deployment_id: scope.deployment.id, role_id: role.id })
     .onConflict((oc) => oc.columns(['deployment_id', 'role_id']).doNothing())
     .execute()
+  let sysdata: JsonObject = {}
+  for (const hook of scope.hooks) {
+    const data = await hook(t, { noderoleId: row.id, role: role.name, node: { id: node.id, name: node.name } })
+    if (data) sysdata = deepMerge(sysdata, data)
+  }
+  if (Object.keys(sysdata).length > 0) {
+    await t.tx.updateTable('noderoles').set({ sysdata: JSON.stringify(sysdata) }).where('id', '=', row.id).execute()
+  }
   scope.created.push(row.id)
   t.emit({ kind: 'noderole', id: row.id, action: 'created', state: 'proposed' })
   return row.id

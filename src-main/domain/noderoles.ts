@@ -106,7 +106,7 @@ export async function runInputs(db: Queryable | Tx, ids: readonly number[]): Pro
   const parents = await db
     .selectFrom('noderole_edges')
     .innerJoin('noderoles', 'noderoles.id', 'noderole_edges.parent_id')
-    .select(['noderole_edges.child_id', 'noderoles.wall'])
+    .select(['noderole_edges.child_id', 'noderoles.wall', 'noderoles.sysdata'])
     .where('noderole_edges.child_id', 'in', [...ids])
     .orderBy('noderoles.cohort')
     .orderBy('noderoles.id')
@@ -120,7 +120,10 @@ export async function runInputs(db: Queryable | Tx, ids: readonly number[]): Pro
       layers: {
         role_defaults: parseJsonObject(r.template),
         deployment_role: parseJsonObject(r.deployment_data ?? '{}'),
-        parents_wall: mergeWalls(parents.filter((p) => p.child_id === r.id).map((p) => parseJsonObject(p.wall))),
+        // What parents pass down: the system data the framework gave them, then what their runs produced.
+        parents_wall: mergeWalls(
+          parents.filter((p) => p.child_id === r.id).flatMap((p) => [parseJsonObject(p.sysdata), parseJsonObject(p.wall)])
+        ),
         system: parseJsonObject(r.sysdata),
         user: parseJsonObject(r.committed_data)
       }

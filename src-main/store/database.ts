@@ -140,7 +140,52 @@ export interface SshHostKeysTable {
   first_seen_at: string
 }
 
+export interface NetworksTable {
+  id: Id
+  name: string
+  category: string
+  vlan: Defaulted<number>
+  /** JSON: null or { mode, interfaces }. */
+  bond: Json
+  v4_subnet: string | null
+  v6prefix_setting: string | null
+  v6prefix: string | null
+  created_at: string
+  updated_at: string
+}
+
+export interface NetworkRangesTable {
+  id: Id
+  network_id: number
+  name: string
+  family: number
+  first: string
+  last: string
+}
+
+export interface NetworkRoutersTable {
+  id: Id
+  network_id: number
+  family: number
+  address: string
+  pref: Defaulted<number>
+}
+
+export interface NetworkAllocationsTable {
+  id: Id
+  network_id: number
+  node_id: number
+  family: number
+  range_name: string | null
+  address: string
+  created_at: string
+}
+
 export interface Database {
+  networks: NetworksTable
+  network_ranges: NetworkRangesTable
+  network_routers: NetworkRoutersTable
+  network_allocations: NetworkAllocationsTable
   jobs: JobsTable
   ssh_host_keys: SshHostKeysTable
   settings: SettingsTable

@@ -3,13 +3,15 @@ import type { Migration, MigrationProvider } from 'kysely'
 import type { StoreKind } from '../store-kind'
 import { initialMigration } from './0001-initial'
 import { jobsAndSshMigration } from './0002-jobs-and-ssh'
+import { networkMigration } from './0003-network'
 
 export function migrationProvider(kind: StoreKind): MigrationProvider {
   return {
     async getMigrations(): Promise<Record<string, Migration>> {
       return {
         '0001-initial': initialMigration(kind),
-        '0002-jobs-and-ssh': jobsAndSshMigration(kind)
+        '0002-jobs-and-ssh': jobsAndSshMigration(kind),
+        '0003-network': networkMigration(kind)
       }
     }
   }
