@@ -15,7 +15,11 @@ import type { Jig } from './jigs/jig'
 import { NoopJig } from './jigs/noop-jig'
 import { TestJig } from './jigs/test-jig'
 import { bootstrapAdmin, type AdminBootstrap } from './barclamps/network/admin-bootstrap'
+import { adminAddressesOf } from './barclamps/network/allocations'
 import { networkBindHook } from './barclamps/network/network-barclamp'
+import { ScriptJig, type ScriptJigOptions } from './jigs/script-jig'
+import { ensureAdminKeyPair, type AdminKeyPair } from './jigs/ssh/admin-keys'
+import { HostKeyPins } from './jigs/ssh/host-key-pins'
 import type { Logger } from './log'
 import { openStore, type Store } from './store/store'
 
@@ -28,8 +32,9 @@ export interface AppOptions {
   readonly logger: Logger
   /** Run the annealer in this process (default true). */
   readonly anneal?: boolean
-  /** The jigs to run with (default: noop and test). */
+  /** The jigs to run with (default: noop, test and script). */
   readonly jigs?: readonly Jig[]
+  readonly scriptJig?: ScriptJigOptions
   /** First start: create the admin network and node (default: yes, with defaults); false skips it. */
   readonly bootstrap?: AdminBootstrap | false
 }
@@ -42,6 +47,9 @@ export interface CrowbarApp {
   readonly logger: Logger
   readonly annealer: Annealer | undefined
   readonly hooks: RoleHookRunner
+  /** The admin SSH key pair (created on first start, private key 0600 in the data directory). */
+  readonly adminKeys: AdminKeyPair
+  readonly hostKeys: HostKeyPins
   stop(): Promise<void>
 }
 
@@ -61,12 +69,30 @@ export async function startApp(options: AppOptions): Promise<CrowbarApp> {
     await store.close()
     throw err
   }
+  let adminKeys: AdminKeyPair
+  try {
+    adminKeys = await ensureAdminKeyPair(options.dataDir)
+  } catch (err) {
+    await store.close()
+    throw err
+  }
+  const hostKeys = new HostKeyPins(store.db, ctx.clock)
   const hooks = new RoleHookRunner(ctx, feed, options.logger.child({ subsystem: 'hooks' }))
   hooks.start()
+  const jigs = options.jigs ?? [
+    new NoopJig(),
+    new TestJig(),
+    new ScriptJig(adminKeys, hostKeys, { logger: options.logger.child({ subsystem: 'script-jig' }), ...options.scriptJig })
+  ]
   const annealer =
     options.anneal === false
       ? undefined
-      : new Annealer({ ctx, jigs: options.jigs ?? [new NoopJig(), new TestJig()], logger: options.logger.child({ subsystem: 'annealer' }) })
+      : new Annealer({
+          ctx,
+          jigs,
+          logger: options.logger.child({ subsystem: 'annealer' }),
+          addressesOf: (nodeId) => adminAddressesOf(store.db, nodeId)
+        })
   try {
     await annealer?.start()
   } catch (err) {
@@ -74,7 +100,7 @@ export async function startApp(options: AppOptions): Promise<CrowbarApp> {
     await store.close()
     throw err
   }
-  const handlers = createHandlers(ctx, { version: VERSION, location: store.location, annealer })
+  const handlers = createHandlers(ctx, { version: VERSION, location: store.location, annealer, hostKeys })
   options.logger.info({ store: store.kind, location: store.location }, 'store ready')
   let stopped = false
   return {
@@ -85,6 +111,8 @@ export async function startApp(options: AppOptions): Promise<CrowbarApp> {
     logger: options.logger,
     annealer,
     hooks,
+    adminKeys,
+    hostKeys,
     async stop() {
       if (stopped) return
       stopped = true

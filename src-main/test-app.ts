@@ -6,6 +6,7 @@ import { join } from 'node:path'
 import { inject } from 'vitest'
 import { startApp, type CrowbarApp } from './app'
 import type { Jig } from './jigs/jig'
+import type { ScriptJigOptions } from './jigs/script-jig'
 import { createRootLogger } from './log'
 import type { StoreKind } from './store/store-kind'
 import { createTestDatabase } from './store/test-stores'
@@ -21,6 +22,7 @@ export interface TestAppOptions {
   /** Start the annealer (default false: domain tests drive runs themselves). */
   readonly anneal?: boolean
   readonly jigs?: readonly Jig[]
+  readonly scriptJig?: ScriptJigOptions
   /** Real time instead of the fixed clock (job timestamps, heartbeats). */
   readonly realClock?: boolean
   /** Run the first-start bootstrap (admin network and node); default false for exact counts. */
@@ -37,7 +39,8 @@ export async function startTestApp(kind: StoreKind, options: TestAppOptions = {}
     logger: createRootLogger('silent'),
     anneal: options.anneal ?? false,
     bootstrap: options.bootstrap ? {} : false,
-    ...(options.jigs ? { jigs: options.jigs } : {})
+    ...(options.jigs ? { jigs: options.jigs } : {}),
+    ...(options.scriptJig ? { scriptJig: options.scriptJig } : {})
   })
   return {
     ...app,

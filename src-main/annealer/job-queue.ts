@@ -17,7 +17,8 @@ export interface ClaimedJob {
 
 export type JobResult =
   | { readonly ok: true; readonly wall: JsonObject; readonly log: string }
-  | { readonly ok: false; readonly log: string }
+  /** `nodeDead`: the node failed the aliveness test; the noderole waits for it instead of erring. */
+  | { readonly ok: false; readonly log: string; readonly nodeDead?: boolean }
 
 export interface Completion {
   readonly job: ClaimedJob
@@ -246,7 +247,11 @@ export class JobQueue {
       const total: StatePlan = new Map()
       for (const { job, result } of live) {
         const info = alive.get(job.noderoleId)
-        const plan = result.ok ? planSuccess(graph, job.noderoleId, info?.alive ?? false) : planFailure(graph, job.noderoleId)
+        const plan = result.ok
+          ? planSuccess(graph, job.noderoleId, info?.alive ?? false)
+          : result.nodeDead
+            ? planSuccess(graph, job.noderoleId, false)
+            : planFailure(graph, job.noderoleId)
         withPlan(graph, plan)
         for (const [id, state] of plan) total.set(id, state)
       }

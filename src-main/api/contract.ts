@@ -299,6 +299,13 @@ export const contract = {
     output: NodeSchema,
     summary: 'Change a node: alive (dead ripples through the graph), available, bootenv'
   }),
+  forgetHostKey: op({
+    method: 'POST',
+    path: '/nodes/:id/forget-host-key',
+    input: ById,
+    output: z.object({ forgotten: z.number().int() }),
+    summary: 'Forget the pinned SSH host key of a reinstalled node (the next contact pins the new one)'
+  }),
   deleteNode: op({ method: 'DELETE', path: '/nodes/:id', input: ById, output: z.object({ deleted: Id }), summary: 'Delete a node and its noderoles' }),
 
   listNodeRoles: op({

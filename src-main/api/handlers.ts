@@ -19,6 +19,7 @@ import { createNetwork, deleteNetwork, getNetwork, listNetworks, updateNetwork }
 import { transact } from '../domain/context'
 import { nodeRow } from '../domain/nodes'
 import type { Node } from './contract'
+import type { HostKeyPins } from '../jigs/ssh/host-key-pins'
 import type { Handlers } from './operations'
 
 export interface HandlerInfo {
@@ -26,6 +27,7 @@ export interface HandlerInfo {
   readonly location: string
   /** Absent when this process does not anneal (some tests). */
   readonly annealer?: Annealer | undefined
+  readonly hostKeys?: HostKeyPins | undefined
 }
 
 export function createHandlers(ctx: DomainContext, info: HandlerInfo): Handlers {
@@ -53,6 +55,11 @@ export function createHandlers(ctx: DomainContext, info: HandlerInfo): Handlers 
     createNode: (input) => createNode(ctx, input),
     updateNode: ({ id, ...change }) => updateNode(ctx, id, change),
     deleteNode: ({ id }) => deleteNode(ctx, id),
+    forgetHostKey: async ({ id }) => {
+      await nodeRow(db, id)
+      if (!info.hostKeys) throw conflict('SSH host keys are not managed by this process')
+      return { forgotten: await info.hostKeys.forget(id) }
+    },
     listNodeRoles: (filter) => listNodeRoles(db, filter),
     getNodeRole: ({ id }) => getNodeRoleDetail(db, id),
     bindNodeRole: async (input) => getNodeRole(db, await bindNodeRole(ctx, input)),

@@ -145,6 +145,16 @@ describe('script jig over SSH to a node in a network namespace', () => {
     expect(await checkAlive(target, { keyPair, pins, sshTimeoutMs: 5_000 })).toEqual({ alive: true, address: host.address })
   })
 
+  it('a node that rejects the admin key is unreachable and not alive, and the message says how to fix it', async () => {
+    const strangerDir = await mkdtemp(join(workDir, 'stranger-'))
+    const stranger = await ensureAdminKeyPair(strangerDir)
+    const target = await node()
+    const outcome = await new ScriptJig(stranger, pins, { remoteDir: join(workDir, 'remote') }).run(jigRun(target, ['#!/bin/sh\necho {}']))
+    const message = `root@${host.address} (${target.name}) rejected the admin SSH key: add the admin public key to /root/.ssh/authorized_keys on the node`
+    expect(outcome).toEqual({ ok: false, nodeUnreachable: true, log: `no SSH login to ${target.name} at any admin address:\n${host.address}: ${message}` })
+    expect(await checkAlive(target, { keyPair: stranger, pins })).toEqual({ alive: false, reason: `${host.address}: ${message}` })
+  })
+
   it('checkAlive tries the addresses in order and says what failed at each', async () => {
     const other = await startSshdTestHost({ authorizedKey: keyPair.publicKey })
     try {
@@ -188,6 +198,24 @@ describe('script jig over SSH to a node in a network namespace', () => {
     const again = await jig().run(jigRun(target, ['#!/bin/sh\necho \'{"back": true}\'']))
     expect(again).toMatchObject({ ok: true, wall: { back: true } })
     expect((await pins.pinned(target.nodeId)).map((p) => p.fingerprint)).toEqual([after])
+  })
+
+  it('a connection lost mid-run marks the node unreachable only when it no longer accepts logins', async () => {
+    // The script kills the sshd process serving its own session: the connection drops mid-run.
+    const dropsConnection = '#!/bin/sh\nsleep 0.5\nkill -KILL $PPID'
+    const stillUp = await jig().run(jigRun(await node(), [dropsConnection]))
+    expect(stillUp.ok).toBe(false)
+    expect(stillUp).not.toHaveProperty('nodeUnreachable')
+    expect(stillUp.log).toContain('closed before the command finished')
+    expect(stillUp.log).toMatch(/still accepts SSH logins: the run failed, the node is alive$/)
+
+    const target = await node()
+    const running = jig().run(jigRun(target, [dropsConnection]))
+    await new Promise((r) => setTimeout(r, 200))
+    await host.stopSshd()
+    const gone = await running
+    expect(gone).toMatchObject({ ok: false, nodeUnreachable: true })
+    expect(gone.log).toContain(`reconnect to ${host.address}: connection to root@${host.address} (${target.name}) refused`)
   })
 
   it('a script that outlives its timeout fails with a timeout message and is killed on the node', async () => {

@@ -123,3 +123,29 @@ export async function ulaGlobalId(t: TxContext, random: (n: number) => Buffer = 
     .execute()
   return BigInt(`0x${id}`)
 }
+
+/**
+ * Where the framework reaches a node: its addresses on admin-category networks (IPv4 first), then
+ * an `admin_address` hint (a machine that registered before it had an allocation).
+ */
+export async function adminAddressesOf(db: Queryable, nodeId: number): Promise<string[]> {
+  const rows = await db
+    .selectFrom('network_allocations')
+    .innerJoin('networks', 'networks.id', 'network_allocations.network_id')
+    .select(['network_allocations.address', 'network_allocations.family'])
+    .where('network_allocations.node_id', '=', nodeId)
+    .where('networks.category', '=', 'admin')
+    .orderBy('network_allocations.family')
+    .orderBy('networks.id')
+    .execute()
+  const node = await db.selectFrom('nodes').select('hint').where('id', '=', nodeId).executeTakeFirst()
+  let hinted: string[]
+  try {
+    const hint: unknown = JSON.parse(node?.hint ?? '{}')
+    const value = typeof hint === 'object' && hint !== null ? (hint as Record<string, unknown>).admin_address : undefined
+    hinted = typeof value === 'string' ? [value] : Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : []
+  } catch {
+    hinted = []
+  }
+  return [...new Set([...rows.map((r) => r.address), ...hinted])]
+}

@@ -1,6 +1,6 @@
 // The admin SSH key pair: the key the framework logs in to nodes with as root. Made once per data
 // directory and never regenerated, because every node already trusts its public half.
-import { randomBytes } from 'node:crypto'
+import { generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto'
 import { chmod, link, mkdir, readFile, stat, unlink, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import ssh2 from 'ssh2'
@@ -46,12 +46,14 @@ export async function ensureAdminKeyPair(dataDir: string): Promise<AdminKeyPair>
 }
 
 async function createPair(privateKeyPath: string): Promise<AdminKeyPair> {
-  const generated = ssh2.utils.generateKeyPairSync('ed25519', { comment: ADMIN_KEY_COMMENT })
+  // Not ssh2's generateKeyPairSync: it strips leading zero bytes from ed25519 public keys, so about
+  // 1 key in 256 is malformed (mscdex/ssh2#1390, #1513, open in 1.17.0).
+  const generated = openSshEd25519Pair(generateKeyPairSync('ed25519').privateKey, ADMIN_KEY_COMMENT)
   // Written under a temporary name and hard-linked into place: link() refuses to replace a file, so
   // two processes starting at once cannot overwrite each other's key or leave a half-written one.
   const temp = `${privateKeyPath}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`
   try {
-    await writeFile(temp, generated.private, { mode: 0o600, flag: 'wx' })
+    await writeFile(temp, generated.privateKey, { mode: 0o600, flag: 'wx' })
     await link(temp, privateKeyPath)
   } catch (err) {
     if (codeOf(err) !== 'EEXIST') throw new AdminKeyError(`cannot write the admin SSH key ${privateKeyPath}: ${errorText(err)}`)
@@ -79,6 +81,45 @@ async function loadPair(privateKeyPath: string, privateKey: string): Promise<Adm
     )
   }
   return { privateKey, publicKey, privateKeyPath }
+}
+
+/**
+ * An ed25519 key in OpenSSH's formats: the unencrypted "openssh-key-v1" private key (PROTOCOL.key)
+ * and the authorized_keys line.
+ */
+export function openSshEd25519Pair(key: KeyObject, comment: string): { privateKey: string; publicKey: string } {
+  const jwk = key.export({ format: 'jwk' })
+  if (jwk.crv !== 'Ed25519' || !jwk.d || !jwk.x) throw new Error('openSshEd25519Pair needs an ed25519 private key')
+  const seed = Buffer.from(jwk.d, 'base64url')
+  const pub = Buffer.from(jwk.x, 'base64url')
+  const type = Buffer.from('ssh-ed25519')
+  const publicBlob = sshStrings(type, pub)
+  // The check integers let a reader detect a wrong passphrase; random, and equal to each other.
+  const check = randomBytes(4)
+  let secret = Buffer.concat([check, check, sshStrings(type, pub, Buffer.concat([seed, pub]), Buffer.from(comment))])
+  const padding = Buffer.from(Array.from({ length: (8 - (secret.length % 8)) % 8 }, (_, i) => i + 1))
+  secret = Buffer.concat([secret, padding])
+  const body = Buffer.concat([
+    Buffer.from('openssh-key-v1\0'),
+    sshStrings(Buffer.from('none'), Buffer.from('none'), Buffer.alloc(0)),
+    uint32(1),
+    sshStrings(publicBlob, secret)
+  ])
+  const lines = body.toString('base64').match(/.{1,70}/g) ?? []
+  return {
+    privateKey: ['-----BEGIN OPENSSH PRIVATE KEY-----', ...lines, '-----END OPENSSH PRIVATE KEY-----', ''].join('\n'),
+    publicKey: `ssh-ed25519 ${publicBlob.toString('base64')} ${comment}`
+  }
+}
+
+function sshStrings(...values: Buffer[]): Buffer {
+  return Buffer.concat(values.flatMap((v) => [uint32(v.length), v]))
+}
+
+function uint32(n: number): Buffer {
+  const b = Buffer.alloc(4)
+  b.writeUInt32BE(n)
+  return b
 }
 
 function parsePrivateKey(path: string, text: string): ParsedKey {
