@@ -187,7 +187,7 @@ describe('script jig over SSH to a node in a network namespace', () => {
       ok: false,
       log:
         `host key of ${target.name} changed (was SHA256:${before}, now SHA256:${after}): if the node was reinstalled, ` +
-        `forget its key with the node's "Forget SSH host key" action (HostKeyPins.forget(${target.nodeId})) and retry; ` +
+        `forget its key with POST /api/v2/nodes/${target.nodeId}/forget-host-key and retry; ` +
         'if it was not, another machine may be answering at its address'
     })
     const alive = await checkAlive(target, { keyPair, pins })

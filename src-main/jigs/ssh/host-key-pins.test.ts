@@ -80,7 +80,7 @@ describe.each(STORE_KINDS)('host key pins on %s', (kind) => {
     expect(outcome.error).toBeInstanceOf(HostKeyChangedError)
     expect(outcome.error.message).toBe(
       `host key of n1.lab.test changed (was SHA256:${fingerprintOf(old.blob)}, now SHA256:${fingerprintOf(now.blob)}): ` +
-        `if the node was reinstalled, forget its key with the node's "Forget SSH host key" action (HostKeyPins.forget(${n1.nodeId})) ` +
+        `if the node was reinstalled, forget its key with POST /api/v2/nodes/${n1.nodeId}/forget-host-key ` +
         `and retry; if it was not, another machine may be answering at its address`
     )
   })

@@ -36,7 +36,7 @@ export class HostKeyChangedError extends Error {
     const now = describeKey(presented, presented.keyType !== pinned.keyType)
     super(
       `host key of ${nodeName} changed (was ${was}, now ${now}): if the node was reinstalled, forget its key ` +
-        `with \`curl -X POST -H 'Content-Type: application/json' -d '{}' http://127.0.0.1:PORT/api/v2/nodes/${nodeId}/forget-host-key\` (or the node's Forget SSH host key action) and retry; ` +
+        `with POST /api/v2/nodes/${nodeId}/forget-host-key and retry; ` +
         `if it was not, another machine may be answering at its address`
     )
   }
