@@ -1,12 +1,11 @@
 #!/usr/bin/env node
 // `npm start`: the desktop app where Electron's binary is installed; otherwise headless mode, said
 // plainly, with the URL to open. Never triggers Electron's download (it would hang offline).
-import { spawn, spawnSync } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { existsSync, readFileSync } from 'node:fs'
-import { dirname, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { join } from 'node:path'
+import { build, ROOT as root } from './build.js'
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const args = process.argv.slice(2)
 
 function electronBinary() {
@@ -14,17 +13,6 @@ function electronBinary() {
   if (!existsSync(pathFile)) return null
   const binary = join(root, 'node_modules', 'electron', 'dist', readFileSync(pathFile, 'utf8').trim())
   return existsSync(binary) ? binary : null
-}
-
-function build() {
-  const built = spawnSync(process.execPath, [join(root, 'node_modules', 'electron-vite', 'bin', 'electron-vite.js'), 'build'], {
-    cwd: root,
-    stdio: ['ignore', 'inherit', 'inherit']
-  })
-  if (built.status !== 0) {
-    process.stderr.write('crowbar: the build failed (see above)\n')
-    process.exit(1)
-  }
 }
 
 const binary = electronBinary()

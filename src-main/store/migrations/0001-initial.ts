@@ -2,12 +2,10 @@
 // noderoles and their graph). Written once, never edited: later changes are new migrations.
 import { sql, type ColumnDefinitionBuilder, type Kysely, type Migration } from 'kysely'
 import type { StoreKind } from '../store-kind'
+import { idColumn } from './id-column'
 
 export function initialMigration(kind: StoreKind): Migration {
-  const idType = kind === 'postgres' ? sql`serial` : sql`integer`
-  // SQLite's AUTOINCREMENT never reuses a deleted id; PostgreSQL's serial never does either.
-  const id = (c: ColumnDefinitionBuilder) =>
-    kind === 'postgres' ? c.primaryKey() : c.primaryKey().autoIncrement()
+  const [idType, id] = idColumn(kind)
   const json = (defaultValue: '{}' | '[]') => (c: ColumnDefinitionBuilder) =>
     c.notNull().defaultTo(defaultValue)
   const flag = (defaultValue: 0 | 1) => (c: ColumnDefinitionBuilder) =>

@@ -1,10 +1,10 @@
 // The annealer's durable job queue, pinned SSH host keys, and role scripts for the script jig.
-import { sql, type ColumnDefinitionBuilder, type Kysely, type Migration } from 'kysely'
+import { sql, type Kysely, type Migration } from 'kysely'
 import type { StoreKind } from '../store-kind'
+import { idColumn } from './id-column'
 
 export function jobsAndSshMigration(kind: StoreKind): Migration {
-  const idType = kind === 'postgres' ? sql`serial` : sql`integer`
-  const id = (c: ColumnDefinitionBuilder) => (kind === 'postgres' ? c.primaryKey() : c.primaryKey().autoIncrement())
+  const [idType, id] = idColumn(kind)
   return {
     async up(db: Kysely<unknown>): Promise<void> {
       await db.schema

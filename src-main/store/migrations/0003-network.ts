@@ -1,11 +1,11 @@
 // The network barclamp's tables: networks (IPv4 subnet and IPv6 prefix in one), their ranges and
 // routers per family, and per-node address allocations that the database keeps unique.
-import { sql, type ColumnDefinitionBuilder, type Kysely, type Migration } from 'kysely'
+import { type Kysely, type Migration } from 'kysely'
 import type { StoreKind } from '../store-kind'
+import { idColumn } from './id-column'
 
 export function networkMigration(kind: StoreKind): Migration {
-  const idType = kind === 'postgres' ? sql`serial` : sql`integer`
-  const id = (c: ColumnDefinitionBuilder) => (kind === 'postgres' ? c.primaryKey() : c.primaryKey().autoIncrement())
+  const [idType, id] = idColumn(kind)
   return {
     async up(db: Kysely<unknown>): Promise<void> {
       await db.schema
