@@ -181,7 +181,22 @@ export interface NetworkAllocationsTable {
   created_at: string
 }
 
+export interface DhcpLeasesTable {
+  mac: string
+  address: string
+  hostname: string | null
+  expires_at: string
+  updated_at: string
+}
+
+export interface NodeMacsTable {
+  mac: string
+  node_id: number
+}
+
 export interface Database {
+  dhcp_leases: DhcpLeasesTable
+  node_macs: NodeMacsTable
   networks: NetworksTable
   network_ranges: NetworkRangesTable
   network_routers: NetworkRoutersTable

@@ -4,6 +4,7 @@ import type { StoreKind } from '../store-kind'
 import { initialMigration } from './0001-initial'
 import { jobsAndSshMigration } from './0002-jobs-and-ssh'
 import { networkMigration } from './0003-network'
+import { dhcpMigration } from './0004-dhcp'
 
 export function migrationProvider(kind: StoreKind): MigrationProvider {
   return {
@@ -11,7 +12,8 @@ export function migrationProvider(kind: StoreKind): MigrationProvider {
       return {
         '0001-initial': initialMigration(kind),
         '0002-jobs-and-ssh': jobsAndSshMigration(kind),
-        '0003-network': networkMigration(kind)
+        '0003-network': networkMigration(kind),
+        '0004-dhcp': dhcpMigration()
       }
     }
   }

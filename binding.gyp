@@ -1,0 +1,9 @@
+{
+  "targets": [
+    {
+      "target_name": "netbind",
+      "sources": ["native/netbind.c"],
+      "defines": ["NAPI_VERSION=8"]
+    }
+  ]
+}

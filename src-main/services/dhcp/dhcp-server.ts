@@ -1,0 +1,216 @@
+// The DHCPv4 server's I/O: one UDP socket on port 67 bound to the chosen interface (and 4011 in
+// proxyDHCP mode), decode -> policy -> leases -> encode -> send. Refuses to start while another
+// DHCP server answers on the link, unless in proxyDHCP mode. Every error stays in the handler.
+import { createSocket, type RemoteInfo, type Socket } from 'node:dgram'
+import { randomBytes } from 'node:crypto'
+import type { Logger } from '../../log'
+import { bindSocketToDevice } from '../net/bind-to-device'
+import { decode, encode, MessageType, messageType, opt, Option, ipOption, type DhcpPacket } from './dhcp-codec'
+import type { DhcpLeases } from './dhcp-leases'
+import { buildNak, buildReply, destinationOf, intentOf, isPxeClient, type DhcpConfig } from './dhcp-policy'
+
+export interface DhcpServerOptions {
+  readonly interface: string
+  readonly config: DhcpConfig
+  readonly leases: DhcpLeases
+  readonly logger: Logger
+  /** Default 67; tests may move it. */
+  readonly port?: number
+  /** How long to listen for another server's OFFER before starting; 0 skips the probe. */
+  readonly probeMs?: number
+}
+
+export class DhcpStartError extends Error {
+  override readonly name = 'DhcpStartError'
+}
+
+export class DhcpServer {
+  private sockets: Socket[] = []
+  private handled = 0
+
+  constructor(private readonly options: DhcpServerOptions) {}
+
+  get requestsHandled(): number {
+    return this.handled
+  }
+
+  async start(): Promise<void> {
+    if (this.sockets.length > 0) return
+    const { config } = this.options
+    if (!config.proxy && (this.options.probeMs ?? 1500) > 0) {
+      const others = await probeForDhcpServers(this.options.interface, this.options.probeMs ?? 1500, config.serverAddress)
+      if (others.length > 0) {
+        throw new DhcpStartError(
+          `another DHCP server already answers on ${this.options.interface} (${others.join(', ')}): ` +
+            'stop it, or start with --proxy-dhcp to add only PXE boot information to its answers'
+        )
+      }
+    }
+    const ports = config.proxy ? [this.options.port ?? 67, 4011] : [this.options.port ?? 67]
+    try {
+      for (const port of ports) this.sockets.push(await this.open(port))
+    } catch (err) {
+      await this.stop()
+      throw err
+    }
+  }
+
+  async stop(): Promise<void> {
+    const sockets = this.sockets
+    this.sockets = []
+    await Promise.all(sockets.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))))
+  }
+
+  private async open(port: number): Promise<Socket> {
+    const socket = createSocket({ type: 'udp4', reuseAddr: true })
+    socket.on('error', (err) => this.options.logger.error({ err }, 'DHCP socket error'))
+    await new Promise<void>((resolve, reject) => {
+      socket.once('error', reject)
+      socket.bind({ port, address: '0.0.0.0' }, () => {
+        socket.off('error', reject)
+        resolve()
+      })
+    }).catch((err: NodeJS.ErrnoException) => {
+      socket.close()
+      if (err.code === 'EACCES') {
+        throw new DhcpStartError(
+          `binding UDP port ${port} needs root or CAP_NET_BIND_SERVICE: run as root, or \`sudo setcap cap_net_bind_service,cap_net_raw=+ep ${process.execPath}\``
+        )
+      }
+      throw err
+    })
+    try {
+      bindSocketToDevice(socket, this.options.interface)
+    } catch (err) {
+      socket.close()
+      const code = (err as NodeJS.ErrnoException).code
+      if (code === 'EPERM') {
+        throw new DhcpStartError(`binding to interface ${this.options.interface} needs CAP_NET_RAW: run as root, or \`sudo setcap cap_net_bind_service,cap_net_raw=+ep ${process.execPath}\``)
+      }
+      if (code === 'ENODEV') throw new DhcpStartError(`there is no network interface named ${this.options.interface}; see \`ip link\``)
+      throw err
+    }
+    socket.setBroadcast(true)
+    socket.on('message', (msg, rinfo) => {
+      this.handle(socket, msg, rinfo).catch((err: unknown) => this.options.logger.error({ err }, 'DHCP request failed'))
+    })
+    return socket
+  }
+
+  private async handle(socket: Socket, msg: Buffer, rinfo: RemoteInfo): Promise<void> {
+    const decoded = decode(msg)
+    if (!decoded.ok) {
+      this.options.logger.debug({ from: rinfo.address, error: decoded.error }, 'dropped a malformed DHCP packet')
+      return
+    }
+    const reply = await this.answer(decoded.packet)
+    this.handled++
+    if (!reply) return
+    const to = destinationOf(decoded.packet, reply)
+    socket.send(encode(reply), to.port, to.address)
+  }
+
+  /** The reply for one request, or null when none is due. */
+  async answer(p: DhcpPacket): Promise<DhcpPacket | null> {
+    const { config, leases, logger } = this.options
+    const intent = intentOf(p, config)
+    const mac = p.chaddr
+    if (config.proxy) {
+      // proxyDHCP: boot information only, and only to PXE clients; addresses come from the other server.
+      if (!isPxeClient(p) || (intent.kind !== 'discover' && intent.kind !== 'request' && intent.kind !== 'inform')) return null
+      const binding = await leases.reservation(mac)
+      const type = intent.kind === 'discover' ? MessageType.OFFER : MessageType.ACK
+      return buildReply(p, type, binding, config, { withAddress: false })
+    }
+    switch (intent.kind) {
+      case 'discover': {
+        const binding = await leases.offer(mac)
+        if (!binding) {
+          logger.warn({ mac }, 'no free address in the dhcp range: not offering')
+          return null
+        }
+        return buildReply(p, MessageType.OFFER, binding, config, { withAddress: true })
+      }
+      case 'request': {
+        if (!intent.address) return buildNak(p, config, 'no requested address')
+        const hostname = p.options.get(Option.HOSTNAME)?.toString('latin1') ?? null
+        const binding = await leases.commit(mac, intent.address, hostname)
+        if (!binding) return buildNak(p, config, `${intent.address} is not yours; start over with DISCOVER`)
+        return buildReply(p, MessageType.ACK, binding, config, { withAddress: true })
+      }
+      case 'other-server':
+        leases.forgetOffer(mac)
+        return null
+      case 'release':
+        await leases.release(mac, intent.address)
+        return null
+      case 'decline':
+        logger.warn({ mac, address: intent.address }, 'a client declined its address (someone else uses it)')
+        if (intent.address) await leases.release(mac, intent.address)
+        return null
+      case 'inform': {
+        const binding = (await leases.reservation(mac)) ?? (await leases.lease(mac))
+        return buildReply(p, MessageType.ACK, binding, config, { withAddress: false })
+      }
+      case 'ignore':
+        return null
+    }
+  }
+}
+
+/**
+ * Broadcasts a DISCOVER from a made-up, locally administered MAC on the interface and collects the
+ * server identifiers of whoever OFFERs within `ms`. Our own address is never counted.
+ */
+export async function probeForDhcpServers(ifname: string, ms: number, ownAddress: string): Promise<string[]> {
+  const socket = createSocket({ type: 'udp4', reuseAddr: true })
+  const found = new Set<string>()
+  const mac = [0x02, ...randomBytes(5)].map((b) => b.toString(16).padStart(2, '0')).join(':')
+  const xid = randomBytes(4).readUInt32BE(0)
+  try {
+    await new Promise<void>((resolve, reject) => {
+      socket.once('error', reject)
+      socket.bind({ port: 68, address: '0.0.0.0' }, () => {
+        socket.off('error', reject)
+        resolve()
+      })
+    })
+    bindSocketToDevice(socket, ifname)
+    socket.setBroadcast(true)
+    socket.on('message', (msg) => {
+      const d = decode(msg)
+      if (!d.ok || d.packet.xid !== xid || messageType(d.packet) !== MessageType.OFFER) return
+      const server = ipOption(d.packet, Option.SERVER_ID) ?? d.packet.siaddr
+      if (server !== ownAddress) found.add(server)
+    })
+    const discover: DhcpPacket = {
+      op: 1,
+      htype: 1,
+      hlen: 6,
+      hops: 0,
+      xid,
+      secs: 0,
+      flags: 0x8000,
+      ciaddr: '0.0.0.0',
+      yiaddr: '0.0.0.0',
+      siaddr: '0.0.0.0',
+      giaddr: '0.0.0.0',
+      chaddr: mac,
+      sname: '',
+      file: '',
+      options: new Map([
+        [Option.MESSAGE_TYPE, opt.u8(MessageType.DISCOVER)],
+        [Option.PARAMETER_LIST, Buffer.from([1, 3, 6, 15])]
+      ])
+    }
+    const packet = encode(discover)
+    // Two tries, half the window apart: one lost broadcast must not hide a server.
+    socket.send(packet, 67, '255.255.255.255')
+    await new Promise((r) => setTimeout(r, ms / 2))
+    if (found.size === 0) socket.send(packet, 67, '255.255.255.255')
+    await new Promise((r) => setTimeout(r, ms / 2))
+  } finally {
+    await new Promise<void>((resolve) => socket.close(() => resolve()))
+  }
+  return [...found]
+}
