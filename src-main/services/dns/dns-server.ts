@@ -1,0 +1,414 @@
+// The DNS server's I/O: UDP and TCP sockets, TCP framing, truncation and forwarding. What to answer
+// is `policy` in dns-zone.ts; bytes are dns-codec.ts.
+import { randomInt } from 'node:crypto'
+import dgram from 'node:dgram'
+import net from 'node:net'
+import type { Logger } from '../../log'
+import { decodeMessage, encodeMessage, isDecodeError, type DnsMessage } from './dns-codec'
+import {
+  formatErrorReply,
+  policy,
+  serverFailureReply,
+  type PolicyResult,
+  truncatedReply,
+  udpLimitOf,
+  zoneProblems,
+  type DnsZone
+} from './dns-zone'
+
+export interface DnsServerOptions {
+  /** The address to listen on: loopback, or an address of the interface the cluster sees. */
+  readonly address: string
+  /** 53 in real use; 0 picks a free port (read it back from `port`). */
+  readonly port: number
+  /** Read at every query, so a new zone object is served at once. */
+  readonly zone: () => DnsZone
+  /** Upstream servers as `ip`, `ip:port` or `[ipv6]:port`; with none, foreign names are REFUSED. */
+  readonly forwarders?: readonly string[]
+  readonly logger?: Logger
+  /** How long each upstream gets to answer before the next is tried (SERVFAIL after the last). */
+  readonly forwardTimeoutMs?: number
+  readonly tcpIdleTimeoutMs?: number
+  readonly maxTcpConnections?: number
+}
+
+export type DnsServerErrorKind = 'permission' | 'address_in_use' | 'address_unavailable' | 'invalid_option' | 'bind_failed'
+
+/** A start-up failure a user can meet; the message says what to do about it. */
+export class DnsServerError extends Error {
+  override readonly name = 'DnsServerError'
+  constructor(
+    readonly kind: DnsServerErrorKind,
+    message: string
+  ) {
+    super(message)
+  }
+}
+
+const DEFAULT_FORWARD_TIMEOUT_MS = 2000
+const DEFAULT_TCP_IDLE_TIMEOUT_MS = 10_000
+const DEFAULT_MAX_TCP_CONNECTIONS = 64
+/** Queries are small; a longer TCP frame is a client to hang up on, not to buffer for. */
+const MAX_TCP_QUERY = 16 * 1024
+/** Replies a TCP client has not read yet; beyond this it is not reading, so we hang up. */
+const MAX_TCP_BACKLOG = 1024 * 1024
+/** Each forward holds a socket; past this, SERVFAIL rather than run out of descriptors. */
+const MAX_FORWARDS_IN_FLIGHT = 512
+/** Tries for a port-0 start, when the UDP port picked is taken for TCP. */
+const PORT_ZERO_ATTEMPTS = 8
+
+interface Upstream {
+  readonly host: string
+  readonly port: number
+  readonly family: 4 | 6
+}
+
+interface Bound {
+  readonly udp: dgram.Socket
+  readonly tcp: net.Server
+  readonly port: number
+}
+
+type Transport = 'udp' | 'tcp'
+type Send = (bytes: Buffer) => void
+
+export class DnsServer {
+  private readonly upstreams: readonly Upstream[]
+  private readonly log: Logger | undefined
+  private bound: Bound | undefined
+  private lifecycle: Promise<void> = Promise.resolve()
+  private readonly tcpSockets = new Set<net.Socket>()
+  private readonly forwardSockets = new Set<dgram.Socket>()
+  private lastZone: DnsZone | undefined
+
+  constructor(private readonly options: DnsServerOptions) {
+    this.log = options.logger
+    this.upstreams = (options.forwarders ?? []).map((text) => {
+      const upstream = parseUpstream(text)
+      if (!upstream) throw new DnsServerError('invalid_option', `DNS forwarder "${text}" is not an IP address, ip:port or [ipv6]:port`)
+      return upstream
+    })
+    if (net.isIP(options.address) === 0) {
+      throw new DnsServerError('invalid_option', `DNS listen address "${options.address}" is not an IP address`)
+    }
+    if (!Number.isInteger(options.port) || options.port < 0 || options.port > 65535) {
+      throw new DnsServerError('invalid_option', `DNS port ${options.port} is not a port number (0 to 65535)`)
+    }
+  }
+
+  /** The port both sockets listen on. */
+  get port(): number {
+    if (!this.bound) throw new Error('DnsServer is not started')
+    return this.bound.port
+  }
+
+  /** Binds UDP and TCP. Idempotent; rejects with a DnsServerError saying what to do. */
+  start(): Promise<void> {
+    return this.enqueue(() => (this.bound ? undefined : this.bind()))
+  }
+
+  /** Closes every socket, including connections and forwards in flight. Idempotent. */
+  stop(): Promise<void> {
+    return this.enqueue(() => (this.bound ? this.unbind() : undefined))
+  }
+
+  // Start and stop run one after the other, so a stop during a start waits and then undoes it.
+  private enqueue(step: () => Promise<void> | undefined): Promise<void> {
+    const next = this.lifecycle.then(step)
+    this.lifecycle = next.catch(() => undefined)
+    return next
+  }
+
+  private async bind(): Promise<void> {
+    const { address, port } = this.options
+    for (let attempt = 1; ; attempt++) {
+      const udp = dgram.createSocket(net.isIPv6(address) ? 'udp6' : 'udp4')
+      try {
+        await bindUdp(udp, port, address)
+      } catch (err) {
+        closeQuietly(udp)
+        throw bindError(err, address, port)
+      }
+      const actualPort = udp.address().port
+      const tcp = net.createServer((socket) => this.onTcpConnection(socket))
+      try {
+        await listenTcp(tcp, actualPort, address)
+      } catch (err) {
+        closeQuietly(udp)
+        if (port === 0 && errorCode(err) === 'EADDRINUSE' && attempt < PORT_ZERO_ATTEMPTS) continue
+        throw bindError(err, address, actualPort)
+      }
+      udp.on('message', (msg, rinfo) => this.onUdpMessage(msg, rinfo))
+      udp.on('error', (err) => this.log?.warn({ err }, 'dns udp socket error'))
+      tcp.on('error', (err) => this.log?.warn({ err }, 'dns tcp server error'))
+      this.bound = { udp, tcp, port: actualPort }
+      this.log?.info({ address, port: actualPort, forwarders: this.options.forwarders ?? [] }, 'dns listening')
+      return
+    }
+  }
+
+  private async unbind(): Promise<void> {
+    const bound = this.bound
+    if (!bound) return
+    this.bound = undefined
+    for (const socket of this.forwardSockets) socket.close()
+    this.forwardSockets.clear()
+    for (const socket of this.tcpSockets) socket.destroy()
+    this.tcpSockets.clear()
+    await Promise.all([
+      new Promise<void>((resolve) => bound.udp.close(() => resolve())),
+      new Promise<void>((resolve) => bound.tcp.close(() => resolve()))
+    ])
+    this.log?.info({ address: this.options.address, port: bound.port }, 'dns stopped')
+  }
+
+  private onUdpMessage(msg: Buffer, rinfo: dgram.RemoteInfo): void {
+    const udp = this.bound?.udp
+    if (!udp) return
+    try {
+      this.handle(msg, 'udp', (bytes) => {
+        // A stop between a forward and its answer leaves nothing to send on.
+        if (this.bound?.udp !== udp) return
+        udp.send(bytes, rinfo.port, rinfo.address, (err) => {
+          if (err) this.log?.debug({ err, client: rinfo.address }, 'dns udp send failed')
+        })
+      })
+    } catch (err) {
+      this.log?.error({ err, client: rinfo.address }, 'dns udp query failed')
+    }
+  }
+
+  private onTcpConnection(socket: net.Socket): void {
+    const max = this.options.maxTcpConnections ?? DEFAULT_MAX_TCP_CONNECTIONS
+    if (!this.bound || this.tcpSockets.size >= max) {
+      this.log?.debug({ client: socket.remoteAddress, max }, 'dns tcp connection refused: too many')
+      socket.destroy()
+      return
+    }
+    this.tcpSockets.add(socket)
+    socket.setNoDelay(true)
+    socket.setTimeout(this.options.tcpIdleTimeoutMs ?? DEFAULT_TCP_IDLE_TIMEOUT_MS, () => socket.destroy())
+    socket.on('error', (err) => this.log?.debug({ err, client: socket.remoteAddress }, 'dns tcp connection error'))
+    socket.on('close', () => this.tcpSockets.delete(socket))
+    const send: Send = (bytes) => {
+      if (socket.destroyed) return
+      const framed = Buffer.allocUnsafe(bytes.length + 2)
+      framed.writeUInt16BE(bytes.length, 0)
+      bytes.copy(framed, 2)
+      socket.write(framed)
+      if (socket.writableLength > MAX_TCP_BACKLOG) socket.destroy()
+    }
+    let pending: Buffer = Buffer.alloc(0)
+    socket.on('data', (chunk: Buffer) => {
+      try {
+        pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk])
+        while (pending.length >= 2 && !socket.destroyed) {
+          const length = pending.readUInt16BE(0)
+          if (length > MAX_TCP_QUERY) {
+            this.log?.debug({ client: socket.remoteAddress, length }, 'dns tcp query too long: closing')
+            socket.destroy()
+            return
+          }
+          if (pending.length < 2 + length) break
+          const message = pending.subarray(2, 2 + length)
+          pending = pending.subarray(2 + length)
+          this.handle(message, 'tcp', send)
+        }
+      } catch (err) {
+        this.log?.error({ err, client: socket.remoteAddress }, 'dns tcp query failed')
+        socket.destroy()
+      }
+    })
+  }
+
+  /** One query in, at most one reply out through `send`, now or after a forward. */
+  private handle(raw: Buffer, transport: Transport, send: Send): void {
+    const forwarding = this.upstreams.length > 0
+    const query = decodeMessage(raw)
+    if (isDecodeError(query)) {
+      this.log?.debug({ reason: query.error, bytes: raw.length }, 'dns malformed query')
+      // Never answer something that claims to be a response: that is how reflection loops start.
+      if (query.header && !query.header.qr) send(encodeMessage(formatErrorReply(query.header, forwarding)))
+      return
+    }
+    let result: PolicyResult
+    try {
+      const zone = this.options.zone()
+      if (zone !== this.lastZone) {
+        this.lastZone = zone
+        const problems = zoneProblems(zone)
+        if (problems.length > 0) this.log?.warn({ problems }, 'dns zone entries skipped')
+      }
+      result = policy(query, zone, forwarding)
+    } catch (err) {
+      this.log?.error({ err }, 'dns zone lookup failed')
+      send(encodeMessage(serverFailureReply(query, forwarding)))
+      return
+    }
+    switch (result.kind) {
+      case 'drop':
+        return
+      case 'answer':
+        send(fit(result.message, transport, query))
+        return
+      case 'forward':
+        void this.forward(raw, query, transport, send)
+        return
+    }
+  }
+
+  /** Relays the query to each upstream in turn until one answers; SERVFAIL when none does. */
+  private async forward(raw: Buffer, query: DnsMessage, transport: Transport, send: Send): Promise<void> {
+    try {
+      if (this.forwardSockets.size >= MAX_FORWARDS_IN_FLIGHT) {
+        this.log?.warn({ inFlight: this.forwardSockets.size }, 'dns forward refused: too many in flight')
+        send(encodeMessage(serverFailureReply(query, true)))
+        return
+      }
+      for (const upstream of this.upstreams) {
+        if (!this.bound) return
+        const answer = await this.askUpstream(upstream, raw, query)
+        if (!answer) continue
+        if (!this.bound) return
+        // The client sees our id, RA (we recursed for it) and no AA: the data is not ours.
+        const header = { ...answer.message.header, id: query.header.id, aa: false, ra: true }
+        if (transport === 'udp' && answer.bytes.length > udpLimitOf(query)) {
+          send(encodeMessage(truncatedReply({ ...answer.message, header })))
+        } else {
+          answer.bytes.writeUInt16BE(query.header.id, 0)
+          answer.bytes.writeUInt8((answer.bytes.readUInt8(2) & ~0x04) & 0xff, 2)
+          answer.bytes.writeUInt8(answer.bytes.readUInt8(3) | 0x80, 3)
+          send(answer.bytes)
+        }
+        return
+      }
+      if (this.bound) send(encodeMessage(serverFailureReply(query, true)))
+    } catch (err) {
+      this.log?.error({ err }, 'dns forward failed')
+    }
+  }
+
+  /**
+   * One try at one upstream: a fresh socket (random source port) and a fresh random ID, and only
+   * a reply from that upstream with that ID and our question counts. Spoofed replies are ignored.
+   */
+  private askUpstream(upstream: Upstream, raw: Buffer, query: DnsMessage): Promise<{ bytes: Buffer; message: DnsMessage } | null> {
+    return new Promise((resolve) => {
+      const id = randomInt(0x10000)
+      const out = Buffer.from(raw)
+      out.writeUInt16BE(id, 0)
+      const socket = dgram.createSocket(upstream.family === 6 ? 'udp6' : 'udp4')
+      this.forwardSockets.add(socket)
+      let settled = false
+      const finish = (answer: { bytes: Buffer; message: DnsMessage } | null): void => {
+        if (settled) return
+        settled = true
+        clearTimeout(timer)
+        if (this.forwardSockets.delete(socket)) socket.close()
+        resolve(answer)
+      }
+      const timer = setTimeout(() => {
+        this.log?.warn({ upstream: `${upstream.host}:${upstream.port}` }, 'dns upstream did not answer in time')
+        finish(null)
+      }, this.options.forwardTimeoutMs ?? DEFAULT_FORWARD_TIMEOUT_MS)
+      socket.on('error', (err) => {
+        this.log?.warn({ err, upstream: `${upstream.host}:${upstream.port}` }, 'dns upstream error')
+        finish(null)
+      })
+      socket.on('close', () => finish(null))
+      socket.on('message', (bytes) => {
+        const message = decodeMessage(bytes)
+        if (isDecodeError(message) || !message.header.qr || message.header.id !== id || !sameQuestion(message, query)) return
+        finish({ bytes, message })
+      })
+      // Connected: the kernel drops datagrams from anyone but this upstream.
+      socket.connect(upstream.port, upstream.host, () => {
+        if (!settled) socket.send(out)
+      })
+    })
+  }
+}
+
+/** Encodes a reply; over UDP, one larger than the client takes goes out truncated instead. */
+function fit(message: DnsMessage, transport: Transport, query: DnsMessage): Buffer {
+  const bytes = encodeMessage(message)
+  if (transport === 'udp' && bytes.length > udpLimitOf(query)) return encodeMessage(truncatedReply(message))
+  return bytes
+}
+
+function sameQuestion(a: DnsMessage, b: DnsMessage): boolean {
+  const qa = a.questions[0]
+  const qb = b.questions[0]
+  if (!qa || !qb) return a.questions.length === b.questions.length
+  return qa.type === qb.type && qa.class === qb.class && qa.name.toLowerCase() === qb.name.toLowerCase()
+}
+
+function parseUpstream(text: string): Upstream | null {
+  const bracketed = /^\[([^\]]+)\]:(\d{1,5})$/.exec(text)
+  const withPort = /^([^:]+):(\d{1,5})$/.exec(text)
+  const [host, portText] = bracketed ? [bracketed[1] ?? '', bracketed[2]] : withPort ? [withPort[1] ?? '', withPort[2]] : [text, '53']
+  const port = Number(portText)
+  const family = net.isIP(host)
+  if ((family !== 4 && family !== 6) || !Number.isInteger(port) || port < 1 || port > 65535) return null
+  if (bracketed && family !== 6) return null
+  return { host, port, family }
+}
+
+function errorCode(err: unknown): string | undefined {
+  const code = err instanceof Error ? (err as Error & { code?: unknown }).code : undefined
+  return typeof code === 'string' ? code : undefined
+}
+
+function bindError(err: unknown, address: string, port: number): DnsServerError {
+  const where = `DNS cannot listen on ${address} port ${port}`
+  switch (errorCode(err)) {
+    case 'EACCES':
+    case 'EPERM':
+      return new DnsServerError(
+        'permission',
+        `${where}: ports below 1024 need privilege; run as root, or grant the binary CAP_NET_BIND_SERVICE: ` +
+          `sudo setcap cap_net_bind_service=+ep ${process.execPath}`
+      )
+    case 'EADDRINUSE':
+      return new DnsServerError(
+        'address_in_use',
+        `${where}: another program already uses it (on port 53 often systemd-resolved or dnsmasq). ` +
+          'Stop that program, or give the DNS service another address.'
+      )
+    case 'EADDRNOTAVAIL':
+      return new DnsServerError('address_unavailable', `${where}: ${address} is not an address of this machine. Choose the address of one of its interfaces.`)
+    default:
+      return new DnsServerError('bind_failed', `${where}: ${err instanceof Error ? err.message : String(err)}`)
+  }
+}
+
+/** Close a socket whose bind may have failed; Node throws when closing one that never ran. */
+function closeQuietly(socket: dgram.Socket): void {
+  try {
+    socket.close()
+  } catch {
+    // already closed by the failed bind
+  }
+}
+
+function bindUdp(socket: dgram.Socket, port: number, address: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: Error): void => reject(err)
+    socket.once('error', onError)
+    socket.bind(port, address, () => {
+      socket.off('error', onError)
+      resolve()
+    })
+  })
+}
+
+function listenTcp(server: net.Server, port: number, address: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: Error): void => reject(err)
+    server.once('error', onError)
+    server.listen({ port, host: address }, () => {
+      server.off('error', onError)
+      resolve()
+    })
+  })
+}
