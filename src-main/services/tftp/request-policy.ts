@@ -1,0 +1,64 @@
+// Who gets what: turns a datagram on the listening port into "serve this name", "refuse with this
+// TFTP error" or "stay silent", and a failed open into the error the client sees. Pure.
+import type { ConfinedRefusal } from './confined-file'
+import { checkRequestPath } from './request-path'
+import { TFTP_ERROR, type DecodeResult, type TftpOption } from './tftp-codec'
+
+export type RequestDecision =
+  | { readonly action: 'serve'; readonly filename: string; readonly relative: string; readonly options: readonly TftpOption[] }
+  | {
+      readonly action: 'refuse'
+      readonly code: number
+      /** What the client is told: the RFC text, never where a path led. */
+      readonly message: string
+      /** What the log says. */
+      readonly reason: string
+      readonly filename?: string
+    }
+  | { readonly action: 'ignore' }
+
+const refuse = (code: number, message: string, reason: string, filename?: string): RequestDecision => ({
+  action: 'refuse',
+  code,
+  message,
+  reason,
+  ...(filename === undefined ? {} : { filename })
+})
+
+export function decideRequest(decoded: DecodeResult): RequestDecision {
+  if (!decoded.ok) return refuse(TFTP_ERROR.illegalOperation, 'Illegal TFTP operation', `malformed request: ${decoded.reason}`)
+  const packet = decoded.packet
+  switch (packet.op) {
+    case 'rrq':
+      break
+    case 'wrq':
+      return refuse(TFTP_ERROR.accessViolation, 'Access violation', 'write refused: the server is read-only', packet.filename)
+    case 'error':
+      // Never answer an ERROR: two servers would bounce errors between them forever.
+      return { action: 'ignore' }
+    default:
+      return refuse(TFTP_ERROR.illegalOperation, 'Illegal TFTP operation', `${packet.op.toUpperCase()} sent to the request port`)
+  }
+  if (packet.mode !== 'octet') {
+    // netascii would need LF -> CRLF rewriting, which changes sizes and block boundaries; boot
+    // clients all use octet, so a text-mode request is told plainly instead of corrupted.
+    return refuse(TFTP_ERROR.notDefined, 'only octet (binary) mode is served', `${packet.mode} mode refused`, packet.filename)
+  }
+  const verdict = checkRequestPath(packet.filename)
+  if (!verdict.ok) return refuse(TFTP_ERROR.accessViolation, 'Access violation', verdict.reason, packet.filename)
+  return { action: 'serve', filename: packet.filename, relative: verdict.relative, options: packet.options }
+}
+
+/** The TFTP error for a file that could not be opened inside the root. */
+export function openRefusalReply(refusal: ConfinedRefusal): { readonly code: number; readonly message: string } {
+  switch (refusal) {
+    case 'not-found':
+      return { code: TFTP_ERROR.fileNotFound, message: 'File not found' }
+    case 'io':
+      return { code: TFTP_ERROR.notDefined, message: 'I/O error' }
+    case 'outside-root':
+    case 'not-a-file':
+    case 'denied':
+      return { code: TFTP_ERROR.accessViolation, message: 'Access violation' }
+  }
+}
