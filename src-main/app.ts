@@ -21,6 +21,8 @@ import { ScriptJig, type ScriptJigOptions } from './jigs/script-jig'
 import { ensureAdminKeyPair, type AdminKeyPair } from './jigs/ssh/admin-keys'
 import { HostKeyPins } from './jigs/ssh/host-key-pins'
 import type { Logger } from './log'
+import { BootServices, interfaceAddress, type BootServicesOptions } from './services/boot-services'
+import { clusterDomain } from './barclamps/network/admin-bootstrap'
 import { openStore, type Store } from './store/store'
 
 export const VERSION = '0.1.0'
@@ -37,6 +39,13 @@ export interface AppOptions {
   readonly scriptJig?: ScriptJigOptions
   /** First start: create the admin network and node (default: yes, with defaults); false skips it. */
   readonly bootstrap?: AdminBootstrap | false
+  /** Serve DHCP/TFTP/HTTP boot/DNS on this interface (none: no boot services). */
+  readonly boot?: {
+    readonly interface: string
+    readonly assetsDir?: string | undefined
+    readonly proxyDhcp: boolean
+    readonly ports?: BootServicesOptions['ports']
+  }
 }
 
 export interface CrowbarApp {
@@ -50,6 +59,7 @@ export interface CrowbarApp {
   /** The admin SSH key pair (created on first start, private key 0600 in the data directory). */
   readonly adminKeys: AdminKeyPair
   readonly hostKeys: HostKeyPins
+  readonly boot: BootServices | undefined
   stop(): Promise<void>
 }
 
@@ -62,7 +72,11 @@ export async function startApp(options: AppOptions): Promise<CrowbarApp> {
   try {
     await ensureSystemDeployment(ctx)
     for (const def of BUILT_IN_BARCLAMPS) await importBarclamp(ctx, BarclampDefinitionSchema.parse(def))
-    if (options.bootstrap !== false && (await bootstrapAdmin(ctx, options.bootstrap ?? {}))) {
+    // With an interface, the admin network is that interface's subnet and the admin node holds its address.
+    const served = options.boot ? interfaceAddress(options.boot.interface) : undefined
+    const given = options.bootstrap === false ? undefined : options.bootstrap
+    const first = served ? { v4Subnet: served.subnet, adminAddress: served.address, ...given } : (given ?? {})
+    if (options.bootstrap !== false && (await bootstrapAdmin(ctx, first))) {
       options.logger.info('first start: created the admin network and the admin node')
     }
   } catch (err) {
@@ -100,6 +114,28 @@ export async function startApp(options: AppOptions): Promise<CrowbarApp> {
     await store.close()
     throw err
   }
+  let boot: BootServices | undefined
+  if (options.boot) {
+    boot = new BootServices({
+      ctx,
+      hooks,
+      interface: options.boot.interface,
+      domain: await clusterDomain(ctx),
+      assetsDir: options.boot.assetsDir,
+      proxyDhcp: options.boot.proxyDhcp,
+      adminPublicKey: adminKeys.publicKey,
+      logger: options.logger.child({ subsystem: 'boot' }),
+      ...(options.boot.ports ? { ports: options.boot.ports } : {})
+    })
+    try {
+      await boot.start()
+    } catch (err) {
+      await annealer?.stop()
+      await hooks.stop()
+      await store.close()
+      throw err
+    }
+  }
   const handlers = createHandlers(ctx, { version: VERSION, location: store.location, annealer, hostKeys })
   options.logger.info({ store: store.kind, location: store.location }, 'store ready')
   let stopped = false
@@ -113,9 +149,11 @@ export async function startApp(options: AppOptions): Promise<CrowbarApp> {
     hooks,
     adminKeys,
     hostKeys,
+    boot,
     async stop() {
       if (stopped) return
       stopped = true
+      await boot?.stop()
       await annealer?.stop()
       await hooks.stop()
       await store.close()

@@ -1,4 +1,4 @@
-// Serves the built renderer: files under its directory only (checked on the real path, so neither
+// Serves the built renderer (and resolveInside serves boot files): files under its directory only (checked on the real path, so neither
 // `..` nor a symlink leads out), with index.html for every other page path (client-side routing).
 import { createReadStream } from 'node:fs'
 import { realpath, stat } from 'node:fs/promises'
@@ -17,7 +17,7 @@ const MIME: Record<string, string> = {
   '.woff2': 'font/woff2'
 }
 
-async function resolveInside(root: string, pathname: string): Promise<string | null> {
+export async function resolveInside(root: string, pathname: string): Promise<string | null> {
   let decoded: string
   try {
     decoded = decodeURIComponent(pathname)

@@ -14,6 +14,18 @@ export const crowbarBarclamp: z.input<typeof BarclampDefinitionSchema> = {
       flags: { bootstrap: true }
     },
     {
+      name: 'dhcp-database',
+      description: 'Keeps the embedded DHCP server’s reservations in step with the nodes',
+      jig: 'noop',
+      flags: { bootstrap: true }
+    },
+    {
+      name: 'dns-database',
+      description: 'Keeps the embedded DNS server’s zone (A, AAAA, PTR) in step with the nodes',
+      jig: 'noop',
+      flags: { bootstrap: true }
+    },
+    {
       name: 'crowbar-managed-node',
       description: 'A node under management: bound to every node when it is discovered',
       jig: 'noop',

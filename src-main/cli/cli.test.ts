@@ -4,17 +4,27 @@ import { parseServeArgs, UsageError } from './cli'
 
 describe('crowbar serve arguments', () => {
   it('defaults to port 8700 and the desktop app’s data directory', () => {
-    expect(parseServeArgs([])).toEqual({ port: 8700, dataDir: defaultDataDir() })
+    expect(parseServeArgs([])).toEqual({ port: 8700, dataDir: defaultDataDir(), proxyDhcp: false })
   })
 
   it('takes --port 0 (any free port) and --data-dir', () => {
-    expect(parseServeArgs(['--port', '0', '--data-dir', '/tmp/x'])).toEqual({ port: 0, dataDir: '/tmp/x' })
+    expect(parseServeArgs(['--port', '0', '--data-dir', '/tmp/x'])).toEqual({ port: 0, dataDir: '/tmp/x', proxyDhcp: false })
   })
 
   it('refuses a bad port or an unknown option with a usage error', () => {
     expect(() => parseServeArgs(['--port', 'eighty'])).toThrow(UsageError)
     expect(() => parseServeArgs(['--port', '70000'])).toThrow('--port must be a number from 0 to 65535, not "70000"')
     expect(() => parseServeArgs(['--bogus'])).toThrow(UsageError)
+  })
+
+  it('takes the boot service flags, and refuses them without an interface', () => {
+    expect(parseServeArgs(['--interface', 'eth1', '--boot-assets', '/srv/boot', '--proxy-dhcp'])).toMatchObject({
+      interface: 'eth1',
+      bootAssets: '/srv/boot',
+      proxyDhcp: true
+    })
+    expect(() => parseServeArgs(['--proxy-dhcp'])).toThrow('--boot-assets and --proxy-dhcp need --interface')
+    expect(() => parseServeArgs(['--interface', 'eth1; rm -rf /'])).toThrow('is not an interface name')
   })
 
   it('uses the same data directory as Electron’s userData for the product', () => {

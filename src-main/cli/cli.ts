@@ -9,11 +9,15 @@ import { defaultDataDir } from '../data-dir'
 import { createRootLogger } from '../log'
 import { messageOf } from '../store/store'
 
-const USAGE = `usage: crowbar serve [--data-dir DIR] [--port N]
+const USAGE = `usage: crowbar serve [--data-dir DIR] [--port N] [--interface IFACE [--boot-assets DIR] [--proxy-dhcp]]
 
-  serve          run Crowbar headless: API and UI over HTTP on 127.0.0.1
-  --data-dir DIR where the embedded SQLite store lives (default: ${defaultDataDir()})
-  --port N       TCP port on 127.0.0.1; 0 picks a free one (default: 8700)
+  serve              run Crowbar headless: API and UI over HTTP on 127.0.0.1
+  --data-dir DIR     where the embedded SQLite store lives (default: ${defaultDataDir()})
+  --port N           TCP port on 127.0.0.1; 0 picks a free one (default: 8700)
+  --interface IFACE  serve DHCP, TFTP, HTTP boot (port 8702) and DNS on this interface only
+                     (none: no boot services); a first start takes the admin network from it
+  --boot-assets DIR  boot files (iPXE binaries, kernels, initrds) for TFTP and HTTP boot
+  --proxy-dhcp       answer PXE boot information only, beside the DHCP server already there
 
 Set CROWBAR_DATABASE_URL=postgres://user@host/db to use PostgreSQL instead of SQLite.`
 
@@ -22,6 +26,9 @@ export class UsageError extends Error {}
 export interface ServeArgs {
   readonly dataDir: string
   readonly port: number
+  readonly interface?: string | undefined
+  readonly bootAssets?: string | undefined
+  readonly proxyDhcp: boolean
 }
 
 export function parseServeArgs(argv: readonly string[]): ServeArgs {
@@ -29,7 +36,13 @@ export function parseServeArgs(argv: readonly string[]): ServeArgs {
   try {
     parsed = parseArgs({
       args: [...argv],
-      options: { 'data-dir': { type: 'string' }, port: { type: 'string' } },
+      options: {
+        'data-dir': { type: 'string' },
+        port: { type: 'string' },
+        interface: { type: 'string' },
+        'boot-assets': { type: 'string' },
+        'proxy-dhcp': { type: 'boolean' }
+      },
       strict: true,
       allowPositionals: false
     })
@@ -42,7 +55,14 @@ export function parseServeArgs(argv: readonly string[]): ServeArgs {
   }
   const dataDir = parsed.values['data-dir'] ?? defaultDataDir()
   if (dataDir.trim() === '') throw new UsageError('--data-dir must not be empty')
-  return { dataDir, port: Number(portText) }
+  const iface = parsed.values.interface
+  if (iface !== undefined && !/^[A-Za-z0-9_.:@-]{1,15}$/.test(iface)) throw new UsageError(`--interface "${iface}" is not an interface name (see \`ip link\`)`)
+  const bootAssets = parsed.values['boot-assets']
+  const proxyDhcp = parsed.values['proxy-dhcp'] ?? false
+  if (iface === undefined && (bootAssets !== undefined || proxyDhcp)) {
+    throw new UsageError('--boot-assets and --proxy-dhcp need --interface: the boot services run only on a chosen interface')
+  }
+  return { dataDir, port: Number(portText), interface: iface, bootAssets, proxyDhcp }
 }
 
 function rendererDir(): string | undefined {
@@ -53,7 +73,12 @@ function rendererDir(): string | undefined {
 
 async function serve(args: ServeArgs): Promise<void> {
   const logger = createRootLogger()
-  const app = await startApp({ dataDir: args.dataDir, databaseUrl: process.env.CROWBAR_DATABASE_URL, logger })
+  const app = await startApp({
+    dataDir: args.dataDir,
+    databaseUrl: process.env.CROWBAR_DATABASE_URL,
+    logger,
+    ...(args.interface ? { boot: { interface: args.interface, assetsDir: args.bootAssets, proxyDhcp: args.proxyDhcp } } : {})
+  })
   const http = new HttpTransport({
     handlers: app.handlers,
     feed: app.feed,

@@ -6,7 +6,7 @@ import type { DomainContext } from '../../domain/context'
 import { systemDeploymentId } from '../../domain/deployments'
 import { bindNodeRole } from '../../domain/noderole-binding'
 import { createNode } from '../../domain/nodes'
-import { formatAddress, lastOf, parseCidr } from './ip-address'
+import { formatAddress, lastOf, parseAddress, parseCidr } from './ip-address'
 import { createNetwork, networkRoleName, type NetworkOptions } from './networks'
 
 export const DEFAULT_ADMIN_SUBNET = '192.168.124.0/24'
@@ -59,11 +59,32 @@ export function defaultRanges(subnet: string): { router: string; ranges: Array<{
   }
 }
 
+/** The layout with the admin node at `adminAddress`: its own one-address admin range, nothing overlapping it. */
+export function layoutFor(subnet: string, adminAddress?: string): ReturnType<typeof defaultRanges> {
+  const layout = defaultRanges(subnet)
+  if (!adminAddress) return layout
+  const at = parseAddress(adminAddress)?.value
+  const inside = (r: { first: string; last: string }) =>
+    at !== undefined && (parseAddress(r.first)?.value ?? 0n) <= at && at <= (parseAddress(r.last)?.value ?? -1n)
+  return {
+    router: layout.router,
+    ranges: [{ name: 'admin', first: adminAddress, last: adminAddress }, ...layout.ranges.filter((r) => r.name !== 'admin' && !inside(r))]
+  }
+}
+
+export const CLUSTER_DOMAIN_SETTING = 'cluster_domain'
+
+export async function clusterDomain(ctx: DomainContext): Promise<string> {
+  const row = await ctx.db.selectFrom('settings').select('value').where('key', '=', CLUSTER_DOMAIN_SETTING).executeTakeFirst()
+  return row?.value ?? DEFAULT_CLUSTER_DOMAIN
+}
+
 export async function bootstrapAdmin(ctx: DomainContext, options: AdminBootstrap = {}, network: NetworkOptions = {}): Promise<boolean> {
   const done = await ctx.db.selectFrom('settings').select('value').where('key', '=', BOOTSTRAP_SETTING).executeTakeFirst()
   if (done) return false
   const subnet = options.v4Subnet ?? DEFAULT_ADMIN_SUBNET
-  const layout = defaultRanges(subnet)
+  const layout = layoutFor(subnet, options.adminAddress)
+  const domain = options.domain ?? DEFAULT_CLUSTER_DOMAIN
   const admin = await createNetwork(
     ctx,
     {
@@ -79,7 +100,7 @@ export async function bootstrapAdmin(ctx: DomainContext, options: AdminBootstrap
     network
   )
   const node = await createNode(ctx, {
-    name: options.adminName ?? adminFqdn(options.domain ?? DEFAULT_CLUSTER_DOMAIN),
+    name: options.adminName ?? adminFqdn(domain),
     description: 'This machine: the admin node',
     admin: true,
     alive: true,
@@ -89,7 +110,15 @@ export async function bootstrapAdmin(ctx: DomainContext, options: AdminBootstrap
   })
   const system = await systemDeploymentId(ctx.db)
   await bindNodeRole(ctx, { deployment_id: system, node_id: node.id, role: networkRoleName(admin.name) }, { commitNow: true })
-  await bindNodeRole(ctx, { deployment_id: system, node_id: node.id, role: 'crowbar-admin-node' }, { commitNow: true })
-  await ctx.db.insertInto('settings').values({ key: BOOTSTRAP_SETTING, value: ctx.clock().toISOString() }).execute()
+  for (const role of ['crowbar-admin-node', 'dhcp-database', 'dns-database']) {
+    await bindNodeRole(ctx, { deployment_id: system, node_id: node.id, role }, { commitNow: true })
+  }
+  await ctx.db
+    .insertInto('settings')
+    .values([
+      { key: CLUSTER_DOMAIN_SETTING, value: domain },
+      { key: BOOTSTRAP_SETTING, value: ctx.clock().toISOString() }
+    ])
+    .execute()
   return true
 }

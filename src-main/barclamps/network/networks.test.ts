@@ -54,7 +54,9 @@ describe.each(STORE_KINDS)('network barclamp on %s', (kind) => {
     const system = await listNodeRoles(app.ctx.db, { node_id: node?.id })
     expect(system.map((nr) => [nr.role, nr.state])).toEqual([
       ['network-admin', 'todo'],
-      ['crowbar-admin-node', 'todo']
+      ['crowbar-admin-node', 'todo'],
+      ['dhcp-database', 'todo'],
+      ['dns-database', 'todo']
     ])
   })
 

@@ -136,14 +136,14 @@ describe('DHCP server with real clients in a namespace', () => {
   }, 30_000)
 
   it('gives an unknown MAC an address from the dhcp range, and keeps the lease across a restart', async () => {
-    let dhcp = await startServer()
+    const dhcp = await startServer()
     await link.setPeerMac(UNKNOWN_MAC)
     const first = await dhclient('unknown1')
     expect(first.new_ip_address).toMatch(new RegExp(`^${link.prefix.replace(/\./g, '\\.')}1(0[0-9]|10)$`))
     const lease = await app.ctx.db.selectFrom('dhcp_leases').selectAll().where('mac', '=', UNKNOWN_MAC).executeTakeFirst()
     expect(lease?.address).toBe(first.new_ip_address)
     await dhcp.stop()
-    dhcp = await startServer()
+    await startServer()
     const again = await udhcpc('unknown2')
     expect(again.ip).toBe(first.new_ip_address)
     expect(again).toMatchObject({ subnet: '255.255.255.0', router: link.hostAddress, domain: 'lab.test' })

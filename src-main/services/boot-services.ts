@@ -1,0 +1,182 @@
+// The boot services on the interface that faces the rack: DHCP (or proxyDHCP), TFTP, HTTP boot
+// and DNS, composed from the admin network in the store, kept current by the DHCP and DNS
+// database roles. Started only when the operator names an interface.
+import { networkInterfaces } from 'node:os'
+import type { RoleHookRunner } from '../annealer/role-hooks'
+import { DHCP_DATABASE_ROLE, syncNodeMacs } from '../barclamps/boot/dhcp-database'
+import { DNS_DATABASE_ROLE, DnsDatabase } from '../barclamps/boot/dns-database'
+import type { DomainContext } from '../domain/context'
+import type { Logger } from '../log'
+import { DhcpLeases } from './dhcp/dhcp-leases'
+import { DhcpServer } from './dhcp/dhcp-server'
+import { DnsServer } from './dns/dns-server'
+import { BootHttpServer } from './http/boot-http-server'
+import { TftpServer } from './tftp/tftp-server'
+
+export interface BootServicesOptions {
+  readonly ctx: DomainContext
+  readonly hooks: RoleHookRunner
+  readonly interface: string
+  readonly domain: string
+  readonly assetsDir?: string | undefined
+  readonly proxyDhcp: boolean
+  readonly adminPublicKey: string
+  readonly logger: Logger
+  readonly ports?: { readonly dhcp?: number; readonly dns?: number; readonly tftp?: number; readonly http?: number }
+  readonly dhcpProbeMs?: number
+  readonly dnsForwarders?: readonly string[]
+}
+
+export class BootServicesError extends Error {
+  override readonly name = 'BootServicesError'
+}
+
+export interface InterfaceAddress {
+  readonly address: string
+  readonly netmask: string
+  readonly prefixLength: number
+  readonly subnet: string
+}
+
+export function interfaceAddress(name: string): InterfaceAddress {
+  const all = networkInterfaces()
+  const entries = all[name]
+  if (!entries) {
+    throw new BootServicesError(`there is no network interface named ${name}; choose one of: ${Object.keys(all).join(', ')}`)
+  }
+  const v4 = entries.find((e) => e.family === 'IPv4' && !e.internal) ?? entries.find((e) => e.family === 'IPv4')
+  if (!v4?.cidr) throw new BootServicesError(`interface ${name} has no IPv4 address; give it the admin network's address first`)
+  const prefixLength = Number(v4.cidr.split('/')[1])
+  const mask = prefixLength === 0 ? 0 : (~0 << (32 - prefixLength)) >>> 0
+  const addr = v4.address.split('.').reduce((a, p) => (a << 8) + Number(p), 0) >>> 0
+  const net = (addr & mask) >>> 0
+  const dotted = (n: number) => [24, 16, 8, 0].map((s) => (n >>> s) & 255).join('.')
+  return { address: v4.address, netmask: v4.netmask, prefixLength, subnet: `${dotted(net)}/${prefixLength}` }
+}
+
+export class BootServices {
+  private readonly stack: Array<{ stop(): Promise<void> | void }> = []
+  private unsubscribe: (() => void) | undefined
+  private http: BootHttpServer | undefined
+  private dnsServer: DnsServer | undefined
+
+  constructor(private readonly options: BootServicesOptions) {}
+
+  get httpUrl(): string | undefined {
+    return this.http?.baseUrl
+  }
+
+  get dnsPort(): number | undefined {
+    return this.dnsServer?.port
+  }
+
+  async start(): Promise<void> {
+    if (this.stack.length > 0) return
+    try {
+      await this.startAll()
+    } catch (err) {
+      await this.stop()
+      throw err
+    }
+  }
+
+  private async startAll(): Promise<void> {
+    const { ctx, logger } = this.options
+    const iface = interfaceAddress(this.options.interface)
+    const network = await ctx.db.selectFrom('networks').selectAll().where('category', '=', 'admin').orderBy('id').executeTakeFirst()
+    if (!network) throw new BootServicesError('there is no admin network: create one (category admin) before starting the boot services')
+    const dhcpRange = await ctx.db
+      .selectFrom('network_ranges')
+      .selectAll()
+      .where('network_id', '=', network.id)
+      .where('family', '=', 4)
+      .where('name', '=', 'dhcp')
+      .executeTakeFirst()
+    if (!dhcpRange && !this.options.proxyDhcp) {
+      throw new BootServicesError(`the ${network.name} network has no dhcp range for unknown machines; add one, or use --proxy-dhcp`)
+    }
+    const router = await ctx.db.selectFrom('network_routers').select('address').where('network_id', '=', network.id).where('family', '=', 4).orderBy('pref').executeTakeFirst()
+    const adminNode = await ctx.db.selectFrom('nodes').select('name').where('admin', '=', 1).orderBy('id').executeTakeFirst()
+
+    // The database roles: node events keep the DHCP reservations and the DNS zone current.
+    const dns = new DnsDatabase(ctx, this.options.domain, { fqdn: adminNode?.name ?? `admin.${this.options.domain}`, addresses: [iface.address] })
+    await dns.refresh()
+    this.stack.push(dns)
+    this.options.hooks.register(DHCP_DATABASE_ROLE, {
+      on_node_create: (id) => syncNodeMacs(ctx, id),
+      on_node_change: (id) => syncNodeMacs(ctx, id)
+    })
+    this.options.hooks.register(DNS_DATABASE_ROLE, {
+      on_node_create: () => dns.refreshSoon(),
+      on_node_change: () => dns.refreshSoon(),
+      on_node_delete: () => dns.refreshSoon()
+    })
+    // Binding a network role allocates addresses without a node event: watch those too.
+    this.unsubscribe = ctx.feed.subscribe((e) => {
+      if (e.kind === 'noderole' && e.action !== 'updated') dns.refreshSoon()
+    })
+
+    const ports = this.options.ports ?? {}
+    this.http = new BootHttpServer({
+      ctx,
+      address: iface.address,
+      port: ports.http ?? 8702,
+      assetsDir: this.options.assetsDir,
+      domain: this.options.domain,
+      adminPublicKey: this.options.adminPublicKey,
+      logger: logger.child({ service: 'http-boot' })
+    })
+    await this.http.start()
+    this.stack.push(this.http)
+
+    this.dnsServer = new DnsServer({
+      address: iface.address,
+      port: ports.dns ?? 53,
+      zone: dns.current,
+      forwarders: this.options.dnsForwarders ?? [],
+      logger: logger.child({ service: 'dns' })
+    })
+    await this.dnsServer.start()
+    this.stack.push(this.dnsServer)
+
+    if (this.options.assetsDir) {
+      const tftp = new TftpServer({ root: this.options.assetsDir, address: iface.address, port: ports.tftp ?? 69, logger: logger.child({ service: 'tftp' }) })
+      await tftp.start()
+      this.stack.push(tftp)
+    }
+
+    const http = this.http
+    const leaseSeconds = 3600
+    const leases = new DhcpLeases(ctx.db, ctx.clock, { networkId: network.id, first: dhcpRange?.first ?? '0.0.0.1', last: dhcpRange?.last ?? '0.0.0.0' }, leaseSeconds)
+    const dhcp = new DhcpServer({
+      interface: this.options.interface,
+      leases,
+      logger: logger.child({ service: 'dhcp' }),
+      ...(ports.dhcp !== undefined ? { port: ports.dhcp } : {}),
+      ...(this.options.dhcpProbeMs !== undefined ? { probeMs: this.options.dhcpProbeMs } : {}),
+      config: {
+        serverAddress: iface.address,
+        subnetMask: iface.netmask,
+        router: router?.address ?? null,
+        dnsServers: [iface.address],
+        domain: this.options.domain,
+        leaseSeconds,
+        bootFiles: { bios: 'undionly.kpxe', uefi: 'ipxe.efi' },
+        ipxeScriptUrl: (mac) => `${http.baseUrl}/boot/${mac}.ipxe`,
+        proxy: this.options.proxyDhcp
+      }
+    })
+    await dhcp.start()
+    this.stack.push(dhcp)
+    logger.info({ interface: this.options.interface, address: iface.address, http: http.baseUrl, proxyDhcp: this.options.proxyDhcp }, 'boot services ready')
+  }
+
+  async stop(): Promise<void> {
+    this.unsubscribe?.()
+    this.unsubscribe = undefined
+    while (this.stack.length > 0) {
+      const s = this.stack.pop()
+      await s?.stop()
+    }
+  }
+}
