@@ -102,10 +102,15 @@ export class BootServices {
     const dns = new DnsDatabase(ctx, this.options.domain, { fqdn: adminNode?.name ?? `admin.${this.options.domain}`, addresses: [iface.address] })
     await dns.refresh()
     this.stack.push(dns)
-    this.options.hooks.register(DHCP_DATABASE_ROLE, {
-      on_node_create: (id) => syncNodeMacs(ctx, id),
-      on_node_change: (id) => syncNodeMacs(ctx, id)
-    })
+    const leaseSeconds = 3600
+    const leases = new DhcpLeases(ctx.db, ctx.clock, { networkId: network.id, first: dhcpRange?.first ?? '0.0.0.1', last: dhcpRange?.last ?? '0.0.0.0' }, leaseSeconds)
+    await leases.load()
+    // The MAC table changes after the node event that fired the hook: drop cached reservations again then.
+    const syncMacs = async (id: number): Promise<void> => {
+      await syncNodeMacs(ctx, id)
+      leases.invalidateReservations()
+    }
+    this.options.hooks.register(DHCP_DATABASE_ROLE, { on_node_create: syncMacs, on_node_change: syncMacs })
     this.options.hooks.register(DNS_DATABASE_ROLE, {
       on_node_create: () => dns.refreshSoon(),
       on_node_change: () => dns.refreshSoon(),
@@ -114,6 +119,8 @@ export class BootServices {
     // Binding a network role allocates addresses without a node event: watch those too.
     this.unsubscribe = ctx.feed.subscribe((e) => {
       if (e.kind === 'noderole' && e.action !== 'updated') dns.refreshSoon()
+      // MACs, bootenvs and allocations feed the DHCP reservations: read them afresh.
+      if (e.kind === 'node' || (e.kind === 'noderole' && e.action !== 'updated')) leases.invalidateReservations()
     })
 
     const ports = this.options.ports ?? {}
@@ -146,8 +153,6 @@ export class BootServices {
     }
 
     const http = this.http
-    const leaseSeconds = 3600
-    const leases = new DhcpLeases(ctx.db, ctx.clock, { networkId: network.id, first: dhcpRange?.first ?? '0.0.0.1', last: dhcpRange?.last ?? '0.0.0.0' }, leaseSeconds)
     const dhcp = new DhcpServer({
       interface: this.options.interface,
       leases,

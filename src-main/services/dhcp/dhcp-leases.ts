@@ -1,6 +1,7 @@
 // The DHCP server's memory of clients: reservations of known nodes (their MAC -> their admin
-// address and bootenv), leases from the dhcp range written to the store on ACK (a restart keeps
-// them), and short-lived offers held in memory only (a client that loses one simply asks again).
+// address and bootenv), leases from the dhcp range, and short-lived offers. Leases live in memory
+// for speed and in the store for restarts: each ACK's lease is written (group-committed with the
+// others in flight) before the ACK goes out. Offers stay in memory: a client that loses one asks again.
 import type { Kysely } from 'kysely'
 import { formatAddress, parseAddress } from '../../barclamps/network/ip-address'
 import type { Clock } from '../../domain/context'
@@ -14,20 +15,61 @@ export interface LeasePool {
   readonly last: string
 }
 
+interface Lease {
+  address: string
+  hostname: string | null
+  expiresAt: number
+}
+
+type Write = { readonly kind: 'upsert'; readonly mac: string; readonly lease: Lease } | { readonly kind: 'delete'; readonly mac: string; readonly address: string }
+
 const OFFER_HOLD_MS = 30_000
 
 export class DhcpLeases {
   private readonly offers = new Map<string, { address: string; until: number }>()
+  private readonly leases = new Map<string, Lease>()
+  /** address -> MAC of its lease or live offer. */
+  private readonly owners = new Map<string, string>()
+  private readonly reservations = new Map<string, ClientBinding | null>()
+  private loaded: Promise<void> | undefined
+  private cursor: bigint
+  private readonly first: bigint
+  private readonly last: bigint
+  private pending: Write[] = []
+  private flushing: Promise<void> | undefined
 
   constructor(
     private readonly db: Kysely<Database>,
     private readonly clock: Clock,
     private readonly pool: LeasePool,
     private readonly leaseSeconds: number
-  ) {}
+  ) {
+    this.first = parseAddress(pool.first)?.value ?? 1n
+    this.last = parseAddress(pool.last)?.value ?? 0n
+    this.cursor = this.first
+  }
+
+  /** Reads the stored leases (once); every other call waits for it. */
+  load(): Promise<void> {
+    this.loaded ??= (async () => {
+      for (const row of await this.db.selectFrom('dhcp_leases').selectAll().execute()) {
+        const lease = { address: row.address, hostname: row.hostname, expiresAt: Date.parse(row.expires_at) }
+        this.leases.set(row.mac, lease)
+        this.owners.set(row.address, row.mac)
+      }
+    })()
+    return this.loaded
+  }
+
+  /** Node data changed (a MAC, a bootenv, an allocation): read reservations afresh. */
+  invalidateReservations(): void {
+    this.reservations.clear()
+  }
 
   /** A known node's reservation, if this MAC belongs to one with an address on the network. */
   async reservation(mac: string): Promise<ClientBinding | null> {
+    const cached = this.reservations.get(mac)
+    if (cached !== undefined) return cached
     const row = await this.db
       .selectFrom('node_macs')
       .innerJoin('nodes', 'nodes.id', 'node_macs.node_id')
@@ -35,15 +77,18 @@ export class DhcpLeases {
       .select(['a.address', 'nodes.name', 'nodes.bootenv'])
       .where('node_macs.mac', '=', mac)
       .executeTakeFirst()
-    return row ? { address: row.address, hostname: row.name.split('.')[0] ?? null, bootenv: row.bootenv } : null
+    const binding = row ? { address: row.address, hostname: row.name.split('.')[0] ?? null, bootenv: row.bootenv } : null
+    this.reservations.set(mac, binding)
+    return binding
   }
 
   async lease(mac: string): Promise<ClientBinding | null> {
-    const row = await this.db.selectFrom('dhcp_leases').select(['address', 'hostname']).where('mac', '=', mac).executeTakeFirst()
-    return row ? { address: row.address, hostname: row.hostname, bootenv: 'discovery' } : null
+    await this.load()
+    const l = this.leases.get(mac)
+    return l ? { address: l.address, hostname: l.hostname, bootenv: 'discovery' } : null
   }
 
-  /** What to offer: the reservation, the client's lease, a held offer, or the lowest free address. */
+  /** What to offer: the reservation, the client's lease, a held offer, or the next free address. */
   async offer(mac: string): Promise<ClientBinding | null> {
     const reserved = await this.reservation(mac)
     if (reserved) return reserved
@@ -52,63 +97,106 @@ export class DhcpLeases {
     const now = this.clock().getTime()
     const held = this.offers.get(mac)
     if (held && held.until > now) return { address: held.address, hostname: null, bootenv: 'discovery' }
-    const address = await this.freeAddress(now)
+    const address = this.freeAddress(now)
     if (!address) return null
+    if (held) this.owners.delete(held.address)
     this.offers.set(mac, { address, until: now + OFFER_HOLD_MS })
+    this.owners.set(address, mac)
     return { address, hostname: null, bootenv: 'discovery' }
   }
 
   /**
    * Commits a client to `address` (REQUEST): allowed when it is the client's reservation, lease or
-   * offer. Leases are written before the ACK goes out. Returns null when the address is not theirs.
+   * offer. The lease is stored before this resolves. Null when the address is not theirs.
    */
   async commit(mac: string, address: string, hostname: string | null): Promise<ClientBinding | null> {
     const reserved = await this.reservation(mac)
     if (reserved) return reserved.address === address ? reserved : null
-    const leased = await this.lease(mac)
+    await this.load()
+    const leased = this.leases.get(mac)
     const held = this.offers.get(mac)
     if (leased?.address !== address && held?.address !== address) return null
-    const now = this.clock()
-    const expires = new Date(now.getTime() + this.leaseSeconds * 1000).toISOString()
-    await this.db
-      .insertInto('dhcp_leases')
-      .values({ mac, address, hostname, expires_at: expires, updated_at: now.toISOString() })
-      .onConflict((oc) => oc.column('mac').doUpdateSet({ address, hostname, expires_at: expires, updated_at: now.toISOString() }))
-      .execute()
+    const lease = { address, hostname, expiresAt: this.clock().getTime() + this.leaseSeconds * 1000 }
+    this.leases.set(mac, lease)
+    this.owners.set(address, mac)
     this.offers.delete(mac)
+    await this.write({ kind: 'upsert', mac, lease })
     return { address, hostname, bootenv: 'discovery' }
   }
 
   /** The client took another server's offer: forget ours. */
   forgetOffer(mac: string): void {
+    const held = this.offers.get(mac)
+    if (!held) return
     this.offers.delete(mac)
+    if (this.owners.get(held.address) === mac) this.owners.delete(held.address)
   }
 
   async release(mac: string, address: string): Promise<void> {
-    this.offers.delete(mac)
-    await this.db.deleteFrom('dhcp_leases').where('mac', '=', mac).where('address', '=', address).execute()
+    this.forgetOffer(mac)
+    await this.load()
+    if (this.leases.get(mac)?.address !== address) return
+    this.leases.delete(mac)
+    this.owners.delete(address)
+    await this.write({ kind: 'delete', mac, address })
   }
 
-  private async freeAddress(now: number): Promise<string | null> {
-    const first = parseAddress(this.pool.first)?.value
-    const last = parseAddress(this.pool.last)?.value
-    if (first === undefined || last === undefined) return null
-    const nowIso = new Date(now).toISOString()
-    const taken = new Set<string>()
-    // Expired leases stay taken while nothing else is free: their holders may still use them.
-    const leases = await this.db.selectFrom('dhcp_leases').select(['address', 'expires_at']).execute()
-    for (const l of leases) taken.add(l.address)
-    for (const a of await this.db.selectFrom('network_allocations').select('address').where('family', '=', 4).execute()) taken.add(a.address)
-    for (const [, o] of this.offers) if (o.until > now) taken.add(o.address)
-    for (let v = first; v <= last; v++) {
+  /** The next address nobody holds, from a rotating cursor (so a busy pool is not rescanned). */
+  private freeAddress(now: number): string | null {
+    const size = this.last - this.first + 1n
+    if (size <= 0n) return null
+    for (let i = 0n; i < size; i++) {
+      const v = this.cursor
+      this.cursor = this.cursor >= this.last ? this.first : this.cursor + 1n
       const a = formatAddress(4, v)
-      if (!taken.has(a)) return a
+      const owner = this.owners.get(a)
+      if (owner === undefined) return a
+      const offer = this.offers.get(owner)
+      if (offer?.address === a && offer.until <= now && !this.leases.has(owner)) {
+        this.offers.delete(owner)
+        this.owners.delete(a)
+        return a
+      }
     }
-    const expired = leases.filter((l) => l.expires_at < nowIso).sort((a, b) => a.expires_at.localeCompare(b.expires_at))[0]
-    if (expired) {
-      await this.db.deleteFrom('dhcp_leases').where('address', '=', expired.address).execute()
-      return expired.address
+    // Full: reclaim the lease that expired longest ago.
+    let oldest: [string, Lease] | undefined
+    for (const entry of this.leases) if (entry[1].expiresAt < now && (!oldest || entry[1].expiresAt < oldest[1].expiresAt)) oldest = entry
+    if (!oldest) return null
+    this.leases.delete(oldest[0])
+    this.owners.delete(oldest[1].address)
+    this.pending.push({ kind: 'delete', mac: oldest[0], address: oldest[1].address })
+    return oldest[1].address
+  }
+
+  /** Queues a write and resolves once a transaction holding it has committed (group commit). */
+  private async write(w: Write): Promise<void> {
+    this.pending.push(w)
+    while (this.pending.includes(w)) {
+      if (!this.flushing) this.flushing = this.flush().finally(() => (this.flushing = undefined))
+      await this.flushing
     }
-    return null
+  }
+
+  private async flush(): Promise<void> {
+    const batch = this.pending
+    this.pending = []
+    if (batch.length === 0) return
+    const now = this.clock().toISOString()
+    await this.db.transaction().execute(async (tx) => {
+      for (const w of batch) {
+        if (w.kind === 'delete') {
+          await tx.deleteFrom('dhcp_leases').where('mac', '=', w.mac).where('address', '=', w.address).execute()
+          continue
+        }
+        // An address moves between MACs only after its old lease expired: drop the old row first.
+        await tx.deleteFrom('dhcp_leases').where('address', '=', w.lease.address).where('mac', '!=', w.mac).execute()
+        const expires = new Date(w.lease.expiresAt).toISOString()
+        await tx
+          .insertInto('dhcp_leases')
+          .values({ mac: w.mac, address: w.lease.address, hostname: w.lease.hostname, expires_at: expires, updated_at: now })
+          .onConflict((oc) => oc.column('mac').doUpdateSet({ address: w.lease.address, hostname: w.lease.hostname, expires_at: expires, updated_at: now }))
+          .execute()
+      }
+    })
   }
 }
