@@ -9,6 +9,8 @@ import { scenario } from '../../domain/domain-scenario'
 import { createRootLogger } from '../../log'
 import { startTestApp, type TestApp } from '../../test-app'
 import { createTestLink, type TestLink } from '../net/test-link'
+import { createSocket } from 'node:dgram'
+import { MessageType, opt, Option, type DhcpPacket } from './dhcp-codec'
 import { DhcpLeases } from './dhcp-leases'
 import type { DhcpConfig } from './dhcp-policy'
 import { DhcpServer } from './dhcp-server'
@@ -160,6 +162,29 @@ describe('DHCP server with real clients in a namespace', () => {
     const ipxe = await udhcpc('ipxe', ['-x', '0x4d:69505845', '-x', '0x5d:0007'])
     expect(ipxe.boot_file).toBe(`http://${link.hostAddress}:8700/boot/${KNOWN_MAC}.ipxe`)
   }, 60_000)
+
+  it('in proxyDHCP mode answers PXE clients with boot information only, also on port 4011, and ignores the rest', async () => {
+    const leases = new DhcpLeases(app.ctx.db, () => new Date(), { networkId, first: `${link.prefix}100`, last: `${link.prefix}110` }, 600)
+    server = new DhcpServer({ interface: link.hostIf, config: { ...config(), proxy: true }, leases, logger: createRootLogger('silent') })
+    await server.start()
+    const discover = (options: Array<[number, Buffer]>): DhcpPacket => ({
+      op: 1, htype: 1, hlen: 6, hops: 0, xid: 7, secs: 0, flags: 0x8000,
+      ciaddr: '0.0.0.0', yiaddr: '0.0.0.0', siaddr: '0.0.0.0', giaddr: '0.0.0.0',
+      chaddr: UNKNOWN_MAC, sname: '', file: '',
+      options: new Map<number, Buffer>([[Option.MESSAGE_TYPE, opt.u8(MessageType.DISCOVER)], ...options])
+    })
+    const pxe = await server.answer(discover([[Option.VENDOR_CLASS, opt.text('PXEClient:Arch:00000:UNDI:002001')], [Option.CLIENT_ARCH, opt.u16(0)]]))
+    expect(pxe?.yiaddr).toBe('0.0.0.0')
+    expect(pxe?.file).toBe('undionly.kpxe')
+    expect(pxe?.options.get(Option.VENDOR_CLASS)?.toString()).toBe('PXEClient')
+    expect(pxe?.options.get(Option.VENDOR_SPECIFIC)).toEqual(Buffer.from([6, 1, 8, 255]))
+    expect(pxe?.options.has(Option.LEASE_TIME)).toBe(false)
+    expect(await server.answer(discover([]))).toBeNull()
+    // Port 4011 is ours now: a socket that does not share ports cannot take it.
+    const probe = createSocket('udp4')
+    await expect(new Promise((resolve, reject) => { probe.once('error', reject); probe.bind(4011, '0.0.0.0', () => resolve(true)) })).rejects.toThrow(/EADDRINUSE/)
+    probe.close()
+  })
 
   it('refuses to start while dnsmasq answers DHCP on the same link, and says why', async () => {
     await link.exec('ip', ['addr', 'add', `${link.prefix}2/24`, 'dev', link.peerIf])
