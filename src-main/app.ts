@@ -37,6 +37,8 @@ export interface AppOptions {
   /** The jigs to run with (default: noop, test and script). */
   readonly jigs?: readonly Jig[]
   readonly scriptJig?: ScriptJigOptions
+  /** This process's own cap on running jobs (several workers sharing PostgreSQL). */
+  readonly localLimit?: number
   /** First start: create the admin network and node (default: yes, with defaults); false skips it. */
   readonly bootstrap?: AdminBootstrap | false
   /** Serve DHCP/TFTP/HTTP boot/DNS on this interface (none: no boot services). */
@@ -105,7 +107,8 @@ export async function startApp(options: AppOptions): Promise<CrowbarApp> {
           ctx,
           jigs,
           logger: options.logger.child({ subsystem: 'annealer' }),
-          addressesOf: (nodeId) => adminAddressesOf(store.db, nodeId)
+          addressesOf: (nodeId) => adminAddressesOf(store.db, nodeId),
+          ...(options.localLimit ? { localLimit: options.localLimit } : {})
         })
   try {
     await annealer?.start()

@@ -23,6 +23,7 @@ export interface TestAppOptions {
   readonly anneal?: boolean
   readonly jigs?: readonly Jig[]
   readonly scriptJig?: ScriptJigOptions
+  readonly localLimit?: number
   /** Real time instead of the fixed clock (job timestamps, heartbeats). */
   readonly realClock?: boolean
   /** Run the first-start bootstrap (admin network and node); default false for exact counts. */
@@ -40,7 +41,8 @@ export async function startTestApp(kind: StoreKind, options: TestAppOptions = {}
     anneal: options.anneal ?? false,
     bootstrap: options.bootstrap ? {} : false,
     ...(options.jigs ? { jigs: options.jigs } : {}),
-    ...(options.scriptJig ? { scriptJig: options.scriptJig } : {})
+    ...(options.scriptJig ? { scriptJig: options.scriptJig } : {}),
+    ...(options.localLimit ? { localLimit: options.localLimit } : {})
   })
   return {
     ...app,

@@ -13,6 +13,11 @@ import { JobQueue, type ClaimedJob, type Completion } from './job-queue'
 export const DEFAULT_MAX_JOBS = 10
 const MAX_JOBS_SETTING = 'annealer.max_jobs'
 const HEARTBEAT_MS = 10_000
+/**
+ * On PostgreSQL other worker processes commit and finish work this process hears nothing of; a
+ * slow look at the queue picks that up. (SQLite has one process: its feed sees every change.)
+ */
+const PEER_POLL_MS = 1_000
 /** On PostgreSQL a running job whose worker has not beaten for this long is an orphan. */
 const STALE_AFTER_MS = 60_000
 
@@ -23,6 +28,8 @@ export interface AnnealerOptions {
   /** Where the jigs reach a node; the network barclamp supplies admin addresses. */
   readonly addressesOf?: (nodeId: number) => Promise<string[]>
   readonly runTimeoutMs?: number
+  /** This process's own cap, below the shared limit (several workers on PostgreSQL share the work). */
+  readonly localLimit?: number
 }
 
 export interface AnnealerStatus {
@@ -44,6 +51,7 @@ export class Annealer {
   private flushing: Promise<void> | undefined
   private unsubscribe: (() => void) | undefined
   private heartbeat: NodeJS.Timeout | undefined
+  private peerPoll: NodeJS.Timeout | undefined
   private idleWaiters: Array<() => void> = []
 
   constructor(private readonly options: AnnealerOptions) {
@@ -73,6 +81,10 @@ export class Annealer {
       this.queue.heartbeat().catch((err: unknown) => this.options.logger.error({ err }, 'heartbeat failed'))
     }, HEARTBEAT_MS)
     this.heartbeat.unref()
+    if (ctx.kind === 'postgres') {
+      this.peerPoll = setInterval(() => this.wake(), PEER_POLL_MS)
+      this.peerPoll.unref()
+    }
     this.wake()
   }
 
@@ -82,6 +94,7 @@ export class Annealer {
     this.running = false
     this.unsubscribe?.()
     clearInterval(this.heartbeat)
+    clearInterval(this.peerPoll)
     for (const f of this.inFlight.values()) f.abort.abort()
     // A jig that ignores its abort signal must not hold shutdown: its job is re-queued on restart.
     const settled = Promise.all([...this.inFlight.values()].map((f) => f.done))
@@ -132,7 +145,7 @@ export class Annealer {
     try {
       do {
         this.again = false
-        const room = this.maxJobs - this.inFlight.size
+        const room = Math.min(this.maxJobs, this.options.localLimit ?? Infinity) - this.inFlight.size
         if (!this.running || room <= 0) break
         const claimed = await this.queue.claim(room, this.maxJobs)
         const inputs = await runInputs(this.options.ctx.db, claimed.map((c) => c.noderoleId))
