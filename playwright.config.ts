@@ -12,7 +12,9 @@ export default defineConfig({
   retries: 0,
   reporter: [['list'], ['json', { outputFile: 'test-results/e2e.json' }]],
   use: {
-    screenshot: 'only-on-failure'
+    screenshot: 'only-on-failure',
+    // The size the renderer must be readable at (a 13-inch laptop); tests attach their own screenshots.
+    viewport: { width: 1280, height: 800 }
   },
   projects: [
     {

@@ -1,135 +1,100 @@
-// The first view: deployments, nodes and noderoles as the contract reports them, refreshed live
-// from the change stream. (The deployment tree and noderole graph come with the renderer issue.)
-import { useCallback, useEffect, useRef, useState } from 'react'
-import type { Deployment, Node, NodeRole } from '../../src-main/api/contract'
-import type { Client } from './api-client'
+// The window: a header with the views, and the open view. Deployments, nodes and roles are loaded
+// here once and kept current from the change stream; their load failures are shown in words.
+import { useEffect, useState } from 'react'
+import type { ChangeEvent } from '../../src-main/api/contract'
+import { AnnealerStatus } from './AnnealerStatus'
+import { DeploymentTree } from './deployments/DeploymentTree'
+import { DeploymentWorkspace } from './deployments/DeploymentWorkspace'
+import { NewDeploymentForm } from './deployments/NewDeploymentForm'
+import { ErrorAlert } from './errors/ErrorAlert'
+import { useClient, useStreamOnline } from './live/LiveContext'
+import { useLiveResource } from './live/use-live-resource'
+import { formatPlace, parsePlace, VIEWS, type Place, type View } from './navigation'
+import { NetworksView } from './networks/NetworksView'
+import { NodesView } from './nodes/NodesView'
+import { QueueView } from './queue/QueueView'
 
-interface Snapshot {
-  deployments: Deployment[]
-  nodes: Node[]
-  noderoles: NodeRole[]
-}
+const VIEW_LABELS: Record<View, string> = { deployments: 'Deployments', nodes: 'Nodes', networks: 'Networks', queue: 'Queue' }
 
-export function App({ client }: { client: Client }) {
-  const [data, setData] = useState<Snapshot | null>(null)
-  const [error, setError] = useState<string | null>(null)
-  const [selected, setSelected] = useState<number | null>(null)
-  const pending = useRef<ReturnType<typeof setTimeout> | null>(null)
+// Noderole state changes move deployments' counts (and so their state): reload, coalesced.
+const deploymentChange = (e: ChangeEvent): boolean => e.kind === 'deployment' || e.kind === 'noderole'
+const nodeChange = (e: ChangeEvent): boolean => e.kind === 'node'
+const barclampChange = (e: ChangeEvent): boolean => e.kind === 'barclamp'
 
-  const load = useCallback(async () => {
-    try {
-      const [deployments, nodes, noderoles] = await Promise.all([
-        client.api.listDeployments({}),
-        client.api.listNodes({}),
-        client.api.listNodeRoles({})
-      ])
-      setData({ deployments, nodes, noderoles })
-      setError(null)
-    } catch (err) {
-      setError(err instanceof Error ? err.message : String(err))
-    }
-  }, [client])
+export function App() {
+  const client = useClient()
+  const [place, setPlace] = useState<Place>(() => parsePlace(window.location.hash))
+  const deployments = useLiveResource('deployments', () => client.api.listDeployments({}), deploymentChange, 250)
+  const nodes = useLiveResource('nodes', () => client.api.listNodes({}), nodeChange)
+  const roles = useLiveResource('roles', () => client.api.listRoles({}), barclampChange)
+  const online = useStreamOnline()
 
   useEffect(() => {
-    // Changes arrive in bursts (a commit moves many noderoles): coalesce them into one reload. The
-    // first load runs once the stream is connected, so no change falls between the two.
-    const unsubscribe = client.subscribe(
-      () => {
-        if (pending.current) return
-        pending.current = setTimeout(() => {
-          pending.current = null
-          void load()
-        }, 150)
-      },
-      () => void load()
-    )
-    return () => {
-      unsubscribe()
-      if (pending.current) clearTimeout(pending.current)
-    }
-  }, [client, load])
+    const target = formatPlace(place)
+    if (window.location.hash !== target) window.history.replaceState(null, '', target)
+  }, [place])
 
-  const noderoles = data?.noderoles.filter((nr) => selected === null || nr.deployment_id === selected) ?? []
+  const list = deployments.data ?? []
+  const selected = list.find((d) => d.id === place.deploymentId) ?? list[0] ?? null
+  const loadErrors = [
+    online ? null : 'Lost the live connection to the Crowbar server: retrying. What is shown may be out of date until it is back.',
+    deployments.error,
+    nodes.error,
+    roles.error
+  ].filter((m): m is string => m !== null)
+  const ready = deployments.data !== null && nodes.data !== null && roles.data !== null
 
   return (
     <div className="app">
-      <header>
+      <header className="app-header">
         <h1>Crowbar Desktop</h1>
+        <nav aria-label="Views">
+          {VIEWS.map((v) => (
+            <button
+              key={v}
+              type="button"
+              aria-current={place.view === v ? 'page' : undefined}
+              onClick={() => setPlace({ view: v, deploymentId: selected?.id ?? null })}
+            >
+              {VIEW_LABELS[v]}
+            </button>
+          ))}
+        </nav>
+        <AnnealerStatus />
       </header>
-      {error && (
-        <div role="alert" className="error">
-          {error}
-        </div>
-      )}
-      {!data && !error && <p>Loading…</p>}
-      {data && (
-        <main>
-          <section aria-labelledby="deployments-title">
+      <ErrorAlert messages={loadErrors} />
+      {!ready && loadErrors.length === 0 && <p className="loading">Loading…</p>}
+      {ready && place.view === 'deployments' && (
+        <main className="deployments-view">
+          <nav className="sidebar" aria-labelledby="deployments-title">
             <h2 id="deployments-title">Deployments</h2>
-            <ul className="deployments" data-testid="deployments">
-              {data.deployments.map((d) => (
-                <li key={d.id}>
-                  <button
-                    type="button"
-                    aria-pressed={selected === d.id}
-                    onClick={() => setSelected(selected === d.id ? null : d.id)}
-                  >
-                    <span className="name">{d.name}</span> <span className={`state state-${d.state}`}>{d.state}</span>
-                  </button>
-                </li>
-              ))}
-            </ul>
-          </section>
-          <section aria-labelledby="nodes-title">
-            <h2 id="nodes-title">Nodes</h2>
-            <table data-testid="nodes">
-              <thead>
-                <tr>
-                  <th>Name</th>
-                  <th>Alive</th>
-                  <th>Available</th>
-                  <th>Bootenv</th>
-                </tr>
-              </thead>
-              <tbody>
-                {data.nodes.map((n) => (
-                  <tr key={n.id}>
-                    <td>{n.name}</td>
-                    <td>{n.alive ? 'alive' : 'dead'}</td>
-                    <td>{n.available ? 'yes' : 'no'}</td>
-                    <td>{n.bootenv}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-            {data.nodes.length === 0 && <p className="empty">No nodes yet.</p>}
-          </section>
-          <section aria-labelledby="noderoles-title">
-            <h2 id="noderoles-title">Noderoles</h2>
-            <table data-testid="noderoles">
-              <thead>
-                <tr>
-                  <th>Role</th>
-                  <th>Node</th>
-                  <th>State</th>
-                  <th>Cohort</th>
-                </tr>
-              </thead>
-              <tbody>
-                {noderoles.map((nr) => (
-                  <tr key={nr.id}>
-                    <td>{nr.role}</td>
-                    <td>{nr.node}</td>
-                    <td className={`state state-${nr.state}`}>{nr.state}</td>
-                    <td>{nr.cohort}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-            {noderoles.length === 0 && <p className="empty">No noderoles.</p>}
-          </section>
+            <DeploymentTree deployments={list} selectedId={selected?.id ?? null} onSelect={(id) => setPlace({ view: 'deployments', deploymentId: id })} />
+            <NewDeploymentForm
+              deployments={list}
+              defaultParentId={selected?.id ?? null}
+              onCreated={(d) => {
+                deployments.reload()
+                setPlace({ view: 'deployments', deploymentId: d.id })
+              }}
+            />
+          </nav>
+          {selected ? (
+            <DeploymentWorkspace
+              key={selected.id}
+              deployment={selected}
+              parentName={list.find((d) => d.id === selected.parent_id)?.name ?? null}
+              nodes={nodes.data ?? []}
+              roles={roles.data ?? []}
+              onDeploymentChanged={deployments.reload}
+            />
+          ) : (
+            <p className="empty">No deployments.</p>
+          )}
         </main>
       )}
+      {ready && place.view === 'nodes' && <NodesView nodes={nodes.data ?? []} onChanged={nodes.reload} />}
+      {ready && place.view === 'networks' && <NetworksView onAddressesChanged={nodes.reload} />}
+      {ready && place.view === 'queue' && <QueueView deployments={list} nodes={nodes.data ?? []} />}
     </div>
   )
 }

@@ -11,6 +11,8 @@ import {
 } from '../../src-main/api/contract'
 import { EVENTS_PATH, requestFor } from '../../src-main/api/http-routes'
 
+const STREAM_RETRY_MS = 3000
+
 export class ApiCallError extends Error {
   override readonly name = 'ApiCallError'
   constructor(
@@ -37,9 +39,10 @@ export interface Client {
   readonly api: CrowbarApi
   /**
    * Calls `listener` for every change. `onConnected` runs each time the stream is (re)connected:
-   * a reload then catches whatever changed while it was not.
+   * a reload then catches whatever changed while it was not. `onDisconnected` runs when the stream
+   * is lost (it reconnects by itself).
    */
-  subscribe(listener: (event: ChangeEvent) => void, onConnected?: () => void): () => void
+  subscribe(listener: (event: ChangeEvent) => void, onConnected?: () => void, onDisconnected?: () => void): () => void
 }
 
 function toError(body: unknown, fallback: string): ApiCallError {
@@ -91,9 +94,7 @@ function httpClient(base: string): Client {
       if (!res.ok) throw toError(body, `${name} failed with HTTP ${res.status}`)
       return body
     }),
-    subscribe(listener, onConnected) {
-      const source = new EventSource(base + EVENTS_PATH)
-      if (onConnected) source.addEventListener('open', onConnected)
+    subscribe(listener, onConnected, onDisconnected) {
       const onChange = (message: MessageEvent<string>): void => {
         try {
           const parsed = ChangeEventSchema.safeParse(JSON.parse(message.data))
@@ -102,8 +103,26 @@ function httpClient(base: string): Client {
           // A malformed frame is dropped; the next change brings fresh state anyway.
         }
       }
-      source.addEventListener('change', onChange)
-      return () => source.close()
+      let source: EventSource | undefined
+      let retry: ReturnType<typeof setTimeout> | undefined
+      let stopped = false
+      const open = (): void => {
+        const s = new EventSource(base + EVENTS_PATH)
+        source = s
+        s.addEventListener('open', () => onConnected?.())
+        s.addEventListener('change', onChange)
+        s.addEventListener('error', () => {
+          onDisconnected?.()
+          // The browser retries a dropped stream by itself, but gives up on an HTTP error: start over.
+          if (s.readyState === EventSource.CLOSED && !stopped) retry = setTimeout(open, STREAM_RETRY_MS)
+        })
+      }
+      open()
+      return () => {
+        stopped = true
+        if (retry !== undefined) clearTimeout(retry)
+        source?.close()
+      }
     }
   }
 }

@@ -1,15 +1,23 @@
-// Renderer entry: mounts the app with the client for whichever transport carries the contract.
+// Renderer entry: mounts the app with the client for whichever transport carries the contract, and
+// the one change stream every view listens to.
 import { StrictMode } from 'react'
 import { createRoot } from 'react-dom/client'
 import { App } from './App'
 import { createClient } from './api-client'
+import { LiveProvider } from './live/LiveContext'
+import { LiveChanges } from './live/live-changes'
 import './styles.css'
 
 const root = document.getElementById('root')
 if (root) {
+  const client = createClient()
+  const changes = new LiveChanges(client)
+  changes.start()
   createRoot(root).render(
     <StrictMode>
-      <App client={createClient()} />
+      <LiveProvider client={client} changes={changes}>
+        <App />
+      </LiveProvider>
     </StrictMode>
   )
 }

@@ -1,0 +1,91 @@
+// Crowbar in headless mode inside the lab namespace, serving DHCP/TFTP/HTTP boot/DNS on the
+// bridge. Its operator API listens on 127.0.0.1 in the namespace, so requests go through curl
+// run there. Stopped by PID; its log is kept as an artifact.
+import { spawn } from 'node:child_process'
+import { createWriteStream } from 'node:fs'
+import { join } from 'node:path'
+import type { LabNetwork } from './lab-network'
+
+export interface LabApp {
+  /** The operator API, e.g. http://127.0.0.1:40123 (reachable inside the namespace only). */
+  readonly url: string
+  readonly pid: number
+  readonly dataDir: string
+  /** GET an operator API path (e.g. /api/v2/nodes) and parse the JSON; throws on a non-2xx answer. */
+  get<T>(path: string): Promise<T>
+  /** SIGTERM, SIGKILL after 5 s, wait for exit. Idempotent. */
+  stop(): Promise<void>
+}
+
+export interface LabAppOptions {
+  readonly network: LabNetwork
+  /** The checkout whose bin/crowbar.js runs (built). */
+  readonly root: string
+  readonly dataDir: string
+  readonly bootAssets: string
+  readonly logPath: string
+}
+
+const READY_TIMEOUT_MS = 30_000
+
+export async function startLabApp(o: LabAppOptions): Promise<LabApp> {
+  const args = ['netns', 'exec', o.network.namespace, process.execPath, join(o.root, 'bin', 'crowbar.js'), 'serve']
+  args.push('--port', '0', '--data-dir', o.dataDir, '--interface', o.network.bridge, '--boot-assets', o.bootAssets)
+  const child = spawn('ip', args, { cwd: o.root, stdio: ['ignore', 'pipe', 'pipe'] })
+  if (child.pid === undefined) throw new Error('could not start crowbar serve')
+  const pid = child.pid
+  const log = createWriteStream(o.logPath)
+  child.stderr?.pipe(log)
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
+
+  let stopping: Promise<void> | undefined
+  const stop = (): Promise<void> => {
+    stopping ??= (async () => {
+      if (child.exitCode === null && child.signalCode === null) {
+        signal(pid, 'SIGTERM')
+        const timer = setTimeout(() => signal(pid, 'SIGKILL'), 5_000)
+        await exited
+        clearTimeout(timer)
+      }
+    })()
+    return stopping
+  }
+
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = ''
+    const timer = setTimeout(() => reject(new Error(`crowbar serve printed no "listening on" within ${READY_TIMEOUT_MS / 1000} s (log: ${o.logPath})`)), READY_TIMEOUT_MS)
+    child.stdout?.setEncoding('utf8')
+    child.stdout?.on('data', (chunk: string) => {
+      out = (out + chunk).slice(-4_000)
+      const match = /listening on (http:\/\/\S+)/.exec(out)
+      if (match?.[1]) {
+        clearTimeout(timer)
+        resolve(match[1].replace(/\/$/, ''))
+      }
+    })
+    child.once('exit', (code, sig) => {
+      clearTimeout(timer)
+      reject(new Error(`crowbar serve exited (${sig ?? code}) before listening; see ${o.logPath}`))
+    })
+  }).catch(async (err: unknown) => {
+    await stop()
+    throw err
+  })
+
+  const get = async <T>(path: string): Promise<T> => {
+    const r = await o.network.exec('curl', ['-sS', '--max-time', '10', '-w', '\n%{http_code}', `${url}${path}`], 15_000)
+    const body = r.stdout.replace(/\n(\d{3})$/, '')
+    const status = Number(/\n(\d{3})$/.exec(r.stdout)?.[1] ?? 0)
+    if (r.code !== 0 || status < 200 || status > 299) throw new Error(`GET ${path}: ${status || r.stderr.trim()} ${body.slice(0, 300)}`)
+    return JSON.parse(body) as T
+  }
+  return { url, pid, dataDir: o.dataDir, get, stop }
+}
+
+function signal(pid: number, name: NodeJS.Signals): void {
+  try {
+    process.kill(pid, name)
+  } catch {
+    // already gone
+  }
+}

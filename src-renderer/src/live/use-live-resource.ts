@@ -1,0 +1,84 @@
+// Data that follows the change stream: loaded when the stream connects (and whenever `key`
+// changes), reloaded after relevant changes. Bursts of changes (a commit moves many noderoles)
+// are coalesced into one reload, and at most one load is in flight at a time.
+import { useCallback, useEffect, useRef, useState } from 'react'
+import type { ChangeEvent } from '../../../src-main/api/contract'
+import { errorText } from '../errors/error-text'
+import { useLiveChanges } from './LiveContext'
+
+export interface LiveResource<T> {
+  /** The data for the current key, or null until its first load succeeds. */
+  readonly data: T | null
+  /** The last load's failure, in words; null after a success. */
+  readonly error: string | null
+  /** Loads again now (after an action whose changes the stream does not report). */
+  readonly reload: () => void
+}
+
+interface Loaded<T> {
+  readonly key: string
+  readonly data: T | null
+  readonly error: string | null
+}
+
+export function useLiveResource<T>(
+  key: string,
+  load: () => Promise<T>,
+  relevant: (event: ChangeEvent) => boolean,
+  delayMs = 150
+): LiveResource<T> {
+  const changes = useLiveChanges()
+  const [loaded, setLoaded] = useState<Loaded<T>>({ key, data: null, error: null })
+  const latest = useRef({ load, relevant })
+  const runNow = useRef<() => void>(() => undefined)
+  useEffect(() => {
+    latest.current = { load, relevant }
+  })
+
+  useEffect(() => {
+    let active = true
+    let inFlight = false
+    let again = false
+    let timer: ReturnType<typeof setTimeout> | undefined
+    const run = (): void => {
+      if (!active) return
+      if (inFlight) {
+        again = true
+        return
+      }
+      inFlight = true
+      latest.current
+        .load()
+        .then(
+          (data) => active && setLoaded({ key, data, error: null }),
+          (err: unknown) => active && setLoaded((prev) => ({ key, data: prev.key === key ? prev.data : null, error: errorText(err) }))
+        )
+        .finally(() => {
+          inFlight = false
+          if (again) {
+            again = false
+            run()
+          }
+        })
+    }
+    const schedule = (): void => {
+      if (timer !== undefined) return
+      timer = setTimeout(() => {
+        timer = undefined
+        run()
+      }, delayMs)
+    }
+    runNow.current = run
+    const stop = changes.listen({ onChange: (e) => latest.current.relevant(e) && schedule(), onConnected: run })
+    if (changes.connected) run()
+    return () => {
+      active = false
+      stop()
+      if (timer !== undefined) clearTimeout(timer)
+    }
+  }, [changes, key, delayMs])
+
+  const reload = useCallback(() => runNow.current(), [])
+  const current = loaded.key === key ? loaded : { data: null, error: null }
+  return { data: current.data, error: current.error, reload }
+}

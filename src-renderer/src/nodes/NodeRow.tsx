@@ -1,0 +1,102 @@
+// One node: alive (the framework's view), available (the administrator's switch), bootenv,
+// addresses, inventory and when it last changed.
+import { useState } from 'react'
+import type { Node } from '../../../src-main/api/contract'
+import { formatAgo } from '../time-format'
+
+export type NodeWithAddresses = Node & { readonly addresses: readonly { network: string; family: 4 | 6; address: string }[] }
+
+interface Props {
+  readonly node: NodeWithAddresses
+  readonly busy: boolean
+  readonly onUpdate: (change: { available?: boolean; bootenv?: string }) => void
+  readonly onDelete: () => void
+}
+
+function Inventory({ discovery }: { discovery: Node['discovery'] }) {
+  const keys = Object.keys(discovery)
+  if (keys.length === 0) return <span className="muted">none reported</span>
+  return (
+    <details>
+      <summary>
+        {keys.length} fact{keys.length === 1 ? '' : 's'}: {keys.slice(0, 3).join(', ')}
+        {keys.length > 3 ? '…' : ''}
+      </summary>
+      <pre className="json">{JSON.stringify(discovery, null, 2)}</pre>
+    </details>
+  )
+}
+
+export function NodeRow({ node, busy, onUpdate, onDelete }: Props) {
+  const [bootenv, setBootenv] = useState(node.bootenv)
+  const [confirming, setConfirming] = useState(false)
+  return (
+    <tr data-testid={`node-${node.name}`}>
+      <td>{node.name}</td>
+      <td>
+        <span className={node.alive ? 'alive' : 'dead'}>{node.alive ? 'alive' : 'dead'}</span>
+        {node.admin && <span className="tag">admin</span>}
+      </td>
+      <td>
+        <button
+          type="button"
+          role="switch"
+          className="switch"
+          aria-checked={node.available}
+          aria-label={`${node.name} available`}
+          disabled={busy}
+          onClick={() => onUpdate({ available: !node.available })}
+        >
+          {node.available ? 'available' : 'not available'}
+        </button>
+      </td>
+      <td>
+        <form
+          className="inline"
+          onSubmit={(e) => {
+            e.preventDefault()
+            onUpdate({ bootenv: bootenv.trim() })
+          }}
+        >
+          <input aria-label={`${node.name} bootenv`} value={bootenv} onChange={(e) => setBootenv(e.target.value)} list="bootenvs" size={10} />
+          <button type="submit" disabled={busy || bootenv.trim() === node.bootenv}>
+            Set
+          </button>
+        </form>
+      </td>
+      <td>
+        {node.addresses.length === 0 ? (
+          <span className="muted">none</span>
+        ) : (
+          <ul className="addresses">
+            {node.addresses.map((a) => (
+              <li key={`${a.network}-${a.address}`}>
+                <span className="muted">{a.network}</span> {a.address}
+              </li>
+            ))}
+          </ul>
+        )}
+      </td>
+      <td>
+        <Inventory discovery={node.discovery} />
+      </td>
+      <td title={node.updated_at}>{formatAgo(node.updated_at)}</td>
+      <td>
+        {node.admin ? null : confirming ? (
+          <>
+            <button type="button" className="danger" disabled={busy} onClick={onDelete}>
+              Delete {node.name}
+            </button>
+            <button type="button" onClick={() => setConfirming(false)}>
+              Keep
+            </button>
+          </>
+        ) : (
+          <button type="button" onClick={() => setConfirming(true)} aria-label={`Delete ${node.name}…`}>
+            Delete…
+          </button>
+        )}
+      </td>
+    </tr>
+  )
+}

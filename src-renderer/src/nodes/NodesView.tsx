@@ -1,0 +1,97 @@
+// The nodes: their flags, bootenv, addresses and inventory; switch availability, set the bootenv,
+// add and delete nodes. Every refusal is shown in the API's words.
+import { useState, type FormEvent } from 'react'
+import { ErrorAlert } from '../errors/ErrorAlert'
+import { errorText } from '../errors/error-text'
+import { useClient } from '../live/LiveContext'
+import { NodeRow, type NodeWithAddresses } from './NodeRow'
+import './nodes.css'
+
+interface Props {
+  readonly nodes: readonly NodeWithAddresses[]
+  readonly onChanged: () => void
+}
+
+export function NodesView({ nodes, onChanged }: Props) {
+  const client = useClient()
+  const [error, setError] = useState<string | null>(null)
+  const [busyId, setBusyId] = useState<number | null>(null)
+  const [name, setName] = useState('')
+  const [alive, setAlive] = useState(true)
+
+  const act = async (id: number | null, work: () => Promise<unknown>, what: string): Promise<void> => {
+    setBusyId(id)
+    setError(null)
+    try {
+      await work()
+    } catch (err) {
+      setError(`${what}: ${errorText(err)}`)
+    } finally {
+      setBusyId(null)
+      onChanged()
+    }
+  }
+
+  const add = (e: FormEvent): void => {
+    e.preventDefault()
+    void act(
+      null,
+      async () => {
+        await client.api.createNode({ name: name.trim(), alive })
+        setName('')
+      },
+      `Cannot add ${name.trim() || 'the node'}`
+    )
+  }
+
+  return (
+    <main className="nodes-view">
+      <div className="view-head">
+        <h2 id="nodes-title">Nodes</h2>
+        <form className="inline add-node" onSubmit={add} aria-label="Add a node">
+          <input aria-label="New node name" placeholder="node1.cluster.lab" value={name} onChange={(e) => setName(e.target.value)} required />
+          <label>
+            <input type="checkbox" checked={alive} onChange={(e) => setAlive(e.target.checked)} /> alive
+          </label>
+          <button type="submit">Add node</button>
+        </form>
+      </div>
+      <ErrorAlert messages={error ? [error] : []} onDismiss={() => setError(null)} />
+      <datalist id="bootenvs">
+        <option value="discovery" />
+        <option value="local" />
+        <option value="debian-install" />
+      </datalist>
+      <div className="table-frame">
+        <table data-testid="nodes" aria-labelledby="nodes-title">
+          <thead>
+            <tr>
+              <th>Name</th>
+              <th>Alive</th>
+              <th>Available</th>
+              <th>Bootenv</th>
+              <th>Addresses</th>
+              <th>Inventory</th>
+              <th>Updated</th>
+              <th>
+                <span className="sr-only">Actions</span>
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {nodes.map((n) => (
+              <NodeRow
+                key={`${n.id}:${n.bootenv}`}
+                node={n}
+                busy={busyId === n.id}
+                onUpdate={(change) => void act(n.id, () => client.api.updateNode({ id: n.id, ...change }), `Cannot change ${n.name}`)}
+                onDelete={() => void act(n.id, () => client.api.deleteNode({ id: n.id }), `Cannot delete ${n.name}`)}
+              />
+            ))}
+          </tbody>
+        </table>
+        {nodes.length === 0 && <p className="empty">No nodes yet.</p>}
+      </div>
+    </main>
+  )
+}

@@ -1,0 +1,52 @@
+// The annealer's queue counts and its concurrency limit, which the operator may change.
+import { useState, type FormEvent } from 'react'
+import type { ChangeEvent } from '../../../src-main/api/contract'
+import { ErrorAlert } from '../errors/ErrorAlert'
+import { errorText } from '../errors/error-text'
+import { useClient } from '../live/LiveContext'
+import { useLiveResource } from '../live/use-live-resource'
+
+const relevant = (e: ChangeEvent): boolean => e.kind === 'noderole' && e.state !== undefined
+
+export function AnnealerControl() {
+  const client = useClient()
+  const status = useLiveResource('annealer-control', () => client.api.getAnnealer({}), relevant, 300)
+  const [limit, setLimit] = useState('')
+  const [error, setError] = useState<string | null>(null)
+
+  const submit = async (e: FormEvent): Promise<void> => {
+    e.preventDefault()
+    setError(null)
+    const n = Number(limit)
+    if (!Number.isInteger(n) || n < 1 || n > 1000) {
+      setError('the limit must be a whole number from 1 to 1000')
+      return
+    }
+    try {
+      await client.api.setAnnealer({ max_jobs: n })
+      setLimit('')
+      status.reload()
+    } catch (err) {
+      setError(errorText(err))
+    }
+  }
+
+  const s = status.data
+  return (
+    <section aria-labelledby="annealer-title" className="panel">
+      <h3 id="annealer-title">Annealer</h3>
+      {s && (
+        <p>
+          {s.running} running, {s.queued} queued; at most {s.max_jobs} at once, one per node.
+        </p>
+      )}
+      <form className="inline" onSubmit={(e) => void submit(e)}>
+        <label>
+          Runs at once <input value={limit} onChange={(e) => setLimit(e.target.value)} placeholder={s ? String(s.max_jobs) : ''} size={5} inputMode="numeric" />
+        </label>
+        <button type="submit">Set limit</button>
+      </form>
+      <ErrorAlert messages={[status.error, error].filter((m): m is string => m !== null)} />
+    </section>
+  )
+}
