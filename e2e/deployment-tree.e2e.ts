@@ -41,3 +41,23 @@ test('creates nested deployments, commits and proposes again', async ({ page, se
   await expect(page.getByRole('heading', { level: 2, name: 'system', exact: true })).toBeVisible()
   await expect(page.getByRole('button', { name: 'Propose', exact: true })).toHaveCount(0)
 })
+
+test('discards a proposal and deletes a deployment, each after asking once more', async ({ page, server }, testInfo) => {
+  await openApp(page, server.url)
+  const form = page.getByRole('form', { name: 'New deployment' })
+  await deploymentButton(page, 'system').click()
+  await form.getByLabel('Name').fill('discard-e2e')
+  await form.getByLabel('Parent').selectOption({ label: 'system' })
+  await form.getByRole('button', { name: 'Create' }).click()
+  await expect(page.getByRole('heading', { level: 2, name: 'discard-e2e', exact: true })).toBeVisible()
+
+  await page.getByRole('button', { name: 'Discard proposal' }).click()
+  await page.getByRole('button', { name: 'Really discard?' }).click()
+  await expect(page.getByTestId('deployment-state')).toHaveText('active')
+  await expect(page.getByRole('button', { name: 'Propose', exact: true })).toBeVisible()
+
+  await page.getByRole('button', { name: 'Delete', exact: true }).click()
+  await page.getByRole('button', { name: 'Really delete?' }).click()
+  await expect(page.getByTestId('deployments').getByRole('button', { name: /^discard-e2e / })).toHaveCount(0)
+  await attachScreenshot(page, testInfo, 'deleted')
+})

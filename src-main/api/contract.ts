@@ -258,6 +258,20 @@ export const contract = {
     summary: 'Create a deployment (under system unless parent_id is given), with its proposal open'
   }),
   proposeDeployment: op({ method: 'POST', path: '/deployments/:id/propose', input: ById, output: DeploymentSchema, summary: 'Open a proposal (snapshot) on a committed deployment' }),
+  discardProposal: op({
+    method: 'POST',
+    path: '/deployments/:id/discard',
+    input: ById,
+    output: DeploymentSchema,
+    summary: 'Discard the open proposal: its never-run noderoles go, edited data reverts'
+  }),
+  deleteDeployment: op({
+    method: 'DELETE',
+    path: '/deployments/:id',
+    input: ById,
+    output: z.object({ deleted: Id }),
+    summary: 'Delete a deployment with no children and nothing run in it'
+  }),
   commitDeployment: op({ method: 'POST', path: '/deployments/:id/commit', input: ById, output: DeploymentSchema, summary: 'Commit the open proposal: proposed noderoles go to todo or blocked' }),
 
   listBarclamps: op({ method: 'GET', path: '/barclamps', input: NoInput, output: z.array(BarclampSchema), summary: 'Installed barclamps' }),

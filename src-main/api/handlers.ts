@@ -1,6 +1,7 @@
 // One handler per contract operation, each a thin call into the domain.
 import { importBarclamp, listBarclamps, listRoles } from '../domain/barclamps'
 import type { DomainContext } from '../domain/context'
+import { deleteDeployment, discardProposal } from '../domain/deployment-removal'
 import {
   commitDeployment,
   createDeployment,
@@ -47,6 +48,8 @@ export function createHandlers(ctx: DomainContext, info: HandlerInfo): Handlers 
     createDeployment: (input) => createDeployment(ctx, input),
     proposeDeployment: ({ id }) => proposeDeployment(ctx, id),
     commitDeployment: ({ id }) => commitDeployment(ctx, id),
+    discardProposal: ({ id }) => discardProposal(ctx, id),
+    deleteDeployment: ({ id }) => deleteDeployment(ctx, id),
     listBarclamps: () => listBarclamps(db),
     importBarclamp: (def) => importBarclamp(ctx, def),
     listRoles: () => listRoles(db),

@@ -25,6 +25,8 @@ export function DeploymentWorkspace({ deployment, parentName, nodes, roles, onDe
   const [openId, setOpenId] = useState<number | null>(null)
   const [actionError, setActionError] = useState<string | null>(null)
   const [busy, setBusy] = useState(false)
+  // Discarding and deleting cannot be undone: each asks once more, in place.
+  const [confirming, setConfirming] = useState<'discard' | 'delete' | null>(null)
   const close = useCallback(() => setOpenId(null), [])
 
   const act = async (work: () => Promise<unknown>, what: string): Promise<void> => {
@@ -67,6 +69,33 @@ export function DeploymentWorkspace({ deployment, parentName, nodes, roles, onDe
               onClick={() => void act(() => client.api.commitDeployment({ id: deployment.id }), 'Cannot commit')}
             >
               Commit
+            </button>
+          )}
+          {proposed && (
+            <button
+              type="button"
+              disabled={busy}
+              onClick={() => {
+                if (confirming !== 'discard') return setConfirming('discard')
+                setConfirming(null)
+                void act(() => client.api.discardProposal({ id: deployment.id }), 'Cannot discard the proposal')
+              }}
+            >
+              {confirming === 'discard' ? 'Really discard?' : 'Discard proposal'}
+            </button>
+          )}
+          {!deployment.system && (
+            <button
+              type="button"
+              className="danger"
+              disabled={busy}
+              onClick={() => {
+                if (confirming !== 'delete') return setConfirming('delete')
+                setConfirming(null)
+                void act(() => client.api.deleteDeployment({ id: deployment.id }), 'Cannot delete the deployment')
+              }}
+            >
+              {confirming === 'delete' ? 'Really delete?' : 'Delete'}
             </button>
           )}
         </div>
