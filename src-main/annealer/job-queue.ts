@@ -226,6 +226,9 @@ export class JobQueue {
         }))
         .where('id', 'in', batch.map((c) => c.job.jobId))
         .execute()
+      // A run that reached its node is a sighting: the node was alive then.
+      const seen = [...new Set(batch.filter((c) => c.result.ok).map((c) => c.job.nodeId))]
+      if (seen.length > 0) await t.tx.updateTable('nodes').set({ last_seen_at: t.now }).where('id', 'in', seen).execute()
       // A noderole deleted or moved by someone else meanwhile: its job is closed, nothing ripples.
       const live = batch.filter((c) => alive.get(c.job.noderoleId)?.inTransition)
       if (live.length === 0) return

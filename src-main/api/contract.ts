@@ -110,7 +110,9 @@ export const NodeSchema = z.object({
   hint: JsonObjectSchema,
   discovery: JsonObjectSchema,
   created_at: Timestamp,
-  updated_at: Timestamp
+  updated_at: Timestamp,
+  /** When the node was last seen alive; null if never. */
+  last_seen_at: Timestamp.nullable()
 })
 export type Node = z.infer<typeof NodeSchema>
 

@@ -41,6 +41,13 @@ describe.each(STORE_KINDS)('nodes alive and available on %s', (kind) => {
     expect((await getNode(app.ctx.db, n2)).alive).toBe(false)
   })
 
+  it('records when a node was last seen alive', async () => {
+    const n1 = await s.node('n1.lab.test', false)
+    expect((await getNode(app.ctx.db, n1)).last_seen_at).toBeNull()
+    await updateNode(app.ctx, n1, { alive: true })
+    expect((await getNode(app.ctx.db, n1)).last_seen_at).toBe('2026-01-02T03:04:05.000Z')
+  })
+
   it('marking a node unavailable changes no noderole state', async () => {
     const { n2 } = await converged()
     const before = await s.states()

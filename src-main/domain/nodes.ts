@@ -22,7 +22,8 @@ export function toNode(row: NodeRow): Node {
     hint: parseJsonObject(row.hint),
     discovery: parseJsonObject(row.discovery),
     created_at: row.created_at,
-    updated_at: row.updated_at
+    updated_at: row.updated_at,
+    last_seen_at: row.last_seen_at
   }
 }
 
@@ -69,7 +70,8 @@ export async function createNode(ctx: DomainContext, input: NewNode): Promise<No
           hint: JSON.stringify(input.hint),
           discovery: '{}',
           created_at: t.now,
-          updated_at: t.now
+          updated_at: t.now,
+          last_seen_at: input.alive ? t.now : null
         })
         .returningAll()
         .executeTakeFirstOrThrow()
@@ -102,7 +104,8 @@ export async function updateNode(ctx: DomainContext, id: number, change: NodeCha
     if (change.bootenv !== undefined) set.bootenv = change.bootenv
     if (change.alive !== undefined) set.alive = change.alive ? 1 : 0
     if (change.available !== undefined) set.available = change.available ? 1 : 0
-    await t.tx.updateTable('nodes').set({ ...set, updated_at: t.now }).where('id', '=', id).execute()
+    const seen = change.alive === true ? { last_seen_at: t.now } : {}
+    await t.tx.updateTable('nodes').set({ ...set, ...seen, updated_at: t.now }).where('id', '=', id).execute()
     if (before.alive === 1 && change.alive === false) {
       await applyPlan(t, planNodeDeath(await loadGraph(t.tx), id))
     }

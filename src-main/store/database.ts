@@ -92,6 +92,7 @@ export interface NodesTable {
   discovery: Json
   created_at: string
   updated_at: string
+  last_seen_at: ColumnType<string | null, string | null | undefined, string | null>
 }
 
 export interface NodeRolesTable {

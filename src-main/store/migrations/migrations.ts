@@ -5,6 +5,7 @@ import { initialMigration } from './0001-initial'
 import { jobsAndSshMigration } from './0002-jobs-and-ssh'
 import { networkMigration } from './0003-network'
 import { dhcpMigration } from './0004-dhcp'
+import { nodeLastSeenMigration } from './0005-node-last-seen'
 
 export function migrationProvider(kind: StoreKind): MigrationProvider {
   return {
@@ -13,7 +14,8 @@ export function migrationProvider(kind: StoreKind): MigrationProvider {
         '0001-initial': initialMigration(kind),
         '0002-jobs-and-ssh': jobsAndSshMigration(kind),
         '0003-network': networkMigration(kind),
-        '0004-dhcp': dhcpMigration()
+        '0004-dhcp': dhcpMigration(),
+        '0005-node-last-seen': nodeLastSeenMigration()
       }
     }
   }

@@ -80,7 +80,7 @@ export function NodeRow({ node, busy, onUpdate, onDelete }: Props) {
       <td>
         <Inventory discovery={node.discovery} />
       </td>
-      <td title={node.updated_at}>{formatAgo(node.updated_at)}</td>
+      <td title={node.last_seen_at ?? 'never seen alive'}>{node.last_seen_at ? formatAgo(node.last_seen_at) : 'never'}</td>
       <td>
         {node.admin ? null : confirming ? (
           <>

@@ -72,7 +72,7 @@ export function NodesView({ nodes, onChanged }: Props) {
               <th>Bootenv</th>
               <th>Addresses</th>
               <th>Inventory</th>
-              <th>Updated</th>
+              <th>Last seen</th>
               <th>
                 <span className="sr-only">Actions</span>
               </th>
