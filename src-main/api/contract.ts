@@ -225,7 +225,7 @@ export const HealthSchema = z.object({
 
 /** A change the renderer should react to; published after the transaction that made it commits. */
 export const ChangeEventSchema = z.object({
-  kind: z.enum(['deployment', 'node', 'noderole', 'barclamp']),
+  kind: z.enum(['deployment', 'node', 'noderole', 'barclamp', 'network']),
   id: Id,
   action: z.enum(['created', 'updated', 'deleted']),
   state: NodeRoleStateSchema.optional()

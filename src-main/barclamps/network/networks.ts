@@ -97,6 +97,7 @@ export async function createNetwork(ctx: DomainContext, input: NetworkInput, opt
     await t.tx.updateTable('networks').set({ v6prefix: await resolveV6(t, v, id, options) }).where('id', '=', id).execute()
     await writeChildren(t, id, v)
     await ensureNetworkRole(t, input.name)
+    t.emit({ kind: 'network', id, action: 'created' })
     return getNetwork(t.tx, id)
   })
 }
@@ -141,6 +142,7 @@ export async function updateNetwork(
       .where('id', '=', id)
       .execute()
     await writeChildren(t, id, v)
+    t.emit({ kind: 'network', id, action: 'updated' })
     return getNetwork(t.tx, id)
   })
 }
@@ -158,6 +160,7 @@ export async function deleteNetwork(ctx: DomainContext, id: number): Promise<{ d
       await t.tx.deleteFrom('roles').where('id', '=', role.id).execute()
     }
     await t.tx.deleteFrom('networks').where('id', '=', id).execute()
+    t.emit({ kind: 'network', id, action: 'deleted' })
     return { deleted: id }
   })
 }

@@ -7,8 +7,9 @@ import { useLiveResource } from '../live/use-live-resource'
 import { NetworkEditor } from './NetworkEditor'
 import './networks.css'
 
-// Networks have no change events of their own; deleting a node frees its addresses.
-const relevant = (e: ChangeEvent): boolean => e.kind === 'node'
+// Network edits (from any window), node changes (deleting a node frees its addresses) and new
+// bindings (a network role allocates addresses) all change what this view shows.
+const relevant = (e: ChangeEvent): boolean => e.kind === 'network' || e.kind === 'node' || (e.kind === 'noderole' && e.action !== 'updated')
 
 export function NetworksView({ onAddressesChanged }: { onAddressesChanged: () => void }) {
   const client = useClient()
