@@ -21,7 +21,24 @@ interface Lease {
   expiresAt: number
 }
 
-type Write = { readonly kind: 'upsert'; readonly mac: string; readonly lease: Lease } | { readonly kind: 'delete'; readonly mac: string; readonly address: string }
+type Write =
+  | { readonly kind: 'upsert'; readonly mac: string; readonly lease: Lease; readonly movedFrom: boolean }
+  | { readonly kind: 'delete'; readonly mac: string; readonly address: string }
+
+/** Writes waiting for the next transaction, one per MAC (a later write for a MAC replaces an earlier). */
+interface Batch {
+  readonly writes: Map<string, Write>
+  readonly done: Promise<void>
+  settle(err?: unknown): void
+}
+
+function newBatch(): Batch {
+  let settle!: (err?: unknown) => void
+  const done = new Promise<void>((resolve, reject) => (settle = (err?: unknown) => (err === undefined ? resolve() : reject(err))))
+  // A batch nobody awaits (only reclaims) must not raise an unhandled rejection.
+  done.catch(() => undefined)
+  return { writes: new Map(), done, settle }
+}
 
 const OFFER_HOLD_MS = 30_000
 
@@ -35,8 +52,10 @@ export class DhcpLeases {
   private cursor: bigint
   private readonly first: bigint
   private readonly last: bigint
-  private pending: Write[] = []
-  private flushing: Promise<void> | undefined
+  private batch: Batch = newBatch()
+  private flushing = false
+  /** What the store holds per MAC, to skip writes that would change nothing that matters. */
+  private readonly stored = new Map<string, Lease>()
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -55,6 +74,7 @@ export class DhcpLeases {
       for (const row of await this.db.selectFrom('dhcp_leases').selectAll().execute()) {
         const lease = { address: row.address, hostname: row.hostname, expiresAt: Date.parse(row.expires_at) }
         this.leases.set(row.mac, lease)
+        this.stored.set(row.mac, lease)
         this.owners.set(row.address, row.mac)
       }
     })()
@@ -117,10 +137,16 @@ export class DhcpLeases {
     const held = this.offers.get(mac)
     if (leased?.address !== address && held?.address !== address) return null
     const lease = { address, hostname, expiresAt: this.clock().getTime() + this.leaseSeconds * 1000 }
+    const movedFrom = this.owners.get(address) !== undefined && this.owners.get(address) !== mac
     this.leases.set(mac, lease)
     this.owners.set(address, mac)
     this.offers.delete(mac)
-    await this.write({ kind: 'upsert', mac, lease })
+    // A renewal that moves the stored expiry by less than a tenth of the lease changes nothing a
+    // restart needs (the client renews again long before): no write, as a busy server must not
+    // write per packet.
+    const before = this.stored.get(mac)
+    const fresh = before && before.address === address && before.hostname === hostname && lease.expiresAt - before.expiresAt < (this.leaseSeconds * 1000) / 10
+    if (!fresh) await this.write({ kind: 'upsert', mac, lease, movedFrom })
     return { address, hostname, bootenv: 'discovery' }
   }
 
@@ -164,32 +190,47 @@ export class DhcpLeases {
     if (!oldest) return null
     this.leases.delete(oldest[0])
     this.owners.delete(oldest[1].address)
-    this.pending.push({ kind: 'delete', mac: oldest[0], address: oldest[1].address })
+    this.batch.writes.set(oldest[0], { kind: 'delete', mac: oldest[0], address: oldest[1].address })
     return oldest[1].address
   }
 
   /** Queues a write and resolves once a transaction holding it has committed (group commit). */
-  private async write(w: Write): Promise<void> {
-    this.pending.push(w)
-    while (this.pending.includes(w)) {
-      if (!this.flushing) this.flushing = this.flush().finally(() => (this.flushing = undefined))
-      await this.flushing
+  private write(w: Write): Promise<void> {
+    const batch = this.batch
+    batch.writes.set(w.mac, w)
+    if (!this.flushing) void this.flushLoop()
+    return batch.done
+  }
+
+  /** One transaction at a time; writes that arrive meanwhile form the next batch. */
+  private async flushLoop(): Promise<void> {
+    this.flushing = true
+    try {
+      while (this.batch.writes.size > 0) {
+        const batch = this.batch
+        this.batch = newBatch()
+        try {
+          await this.flush([...batch.writes.values()])
+          batch.settle()
+        } catch (err) {
+          batch.settle(err)
+        }
+      }
+    } finally {
+      this.flushing = false
     }
   }
 
-  private async flush(): Promise<void> {
-    const batch = this.pending
-    this.pending = []
-    if (batch.length === 0) return
+  private async flush(writes: readonly Write[]): Promise<void> {
     const now = this.clock().toISOString()
     await this.db.transaction().execute(async (tx) => {
-      for (const w of batch) {
+      for (const w of writes) {
         if (w.kind === 'delete') {
           await tx.deleteFrom('dhcp_leases').where('mac', '=', w.mac).where('address', '=', w.address).execute()
           continue
         }
         // An address moves between MACs only after its old lease expired: drop the old row first.
-        await tx.deleteFrom('dhcp_leases').where('address', '=', w.lease.address).where('mac', '!=', w.mac).execute()
+        if (w.movedFrom) await tx.deleteFrom('dhcp_leases').where('address', '=', w.lease.address).where('mac', '!=', w.mac).execute()
         const expires = new Date(w.lease.expiresAt).toISOString()
         await tx
           .insertInto('dhcp_leases')
@@ -198,5 +239,10 @@ export class DhcpLeases {
           .execute()
       }
     })
+    // Only what committed counts as stored.
+    for (const w of writes) {
+      if (w.kind === 'delete') this.stored.delete(w.mac)
+      else this.stored.set(w.mac, w.lease)
+    }
   }
 }
