@@ -91,6 +91,12 @@ export class DhcpServer {
       throw err
     }
     socket.setBroadcast(true)
+    // A rack powering on sends bursts: a larger receive buffer rides them out instead of dropping.
+    try {
+      socket.setRecvBufferSize(4 * 1024 * 1024)
+    } catch {
+      // The kernel caps it at net.core.rmem_max; the default still works.
+    }
     socket.on('message', (msg, rinfo) => {
       this.handle(socket, msg, rinfo).catch((err: unknown) => this.options.logger.error({ err }, 'DHCP request failed'))
     })
