@@ -69,14 +69,16 @@ describe('boot services on an interface', () => {
     expect(dhcp.code).toBe(0)
     const env = await readFile(join(dir, 'udhcpc.env'), 'utf8')
     expect(env).toMatch(`ip=${v4}`)
-    expect(env).toMatch(`boot_file=${http}/boot/${mac}.ipxe`)
+    expect(env).toMatch(`boot_file=${http}/boot/52-54-00-c0-ff-ee.ipxe`)
 
-    // HTTP boot: discovery until the node says it boots locally, then hand over to the disk.
-    const first = await link.exec('curl', ['-sS', `${http}/boot/${mac}.ipxe`])
+    // HTTP boot: discovery until the node says it boots locally, then hand over to the disk. The
+    // script is found by dashes, colons, or colons escaped the way iPXE sends them.
+    const first = await link.exec('curl', ['-sS', `${http}/boot/52%3A54%3A00%3Ac0%3Aff%3Aee.ipxe`])
+    expect((await link.exec('curl', ['-sS', `${http}/boot/${mac}.ipxe`])).stdout).toBe(first.stdout)
     expect(first.stdout).toMatch(`kernel ${http}/files/discovery/vmlinuz initrd=initrd.img`)
     const set = await link.exec('curl', ['-sS', '-X', 'POST', '-H', 'Content-Type: application/json', '-d', '{"bootenv":"local"}', `${http}/api/node/${registered.node_id}/bootenv`])
     expect(JSON.parse(set.stdout)).toEqual({ id: registered.node_id, bootenv: 'local' })
-    expect((await link.exec('curl', ['-sS', `${http}/boot/${mac}.ipxe`])).stdout).toMatch(/^#!ipxe\n.*\nexit\n$/)
+    expect((await link.exec('curl', ['-sS', `${http}/boot/52-54-00-c0-ff-ee.ipxe`])).stdout).toMatch(/^#!ipxe\n.*\nexit\n$/)
     expect((await link.exec('curl', ['-sS', `${http}/files/discovery/vmlinuz`])).stdout).toBe('kernel')
 
     // TFTP: the BIOS boot file, byte-identical.

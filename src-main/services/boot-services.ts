@@ -1,6 +1,7 @@
 // The boot services on the interface that faces the rack: DHCP (or proxyDHCP), TFTP, HTTP boot
 // and DNS, composed from the admin network in the store, kept current by the DHCP and DNS
 // database roles. Started only when the operator names an interface.
+import { spawnSync } from 'node:child_process'
 import { networkInterfaces } from 'node:os'
 import type { RoleHookRunner } from '../annealer/role-hooks'
 import { DHCP_DATABASE_ROLE, syncNodeMacs } from '../barclamps/boot/dhcp-database'
@@ -38,20 +39,39 @@ export interface InterfaceAddress {
   readonly subnet: string
 }
 
+/**
+ * Node lists only interfaces that are running; a bridge with no port up yet, or a laptop whose
+ * rack cable is not plugged in, is missing there. iproute2 sees them all.
+ */
+function addressFromIproute(name: string): { address: string; prefixLength: number } | null {
+  const out = spawnSync('ip', ['-j', '-4', 'addr', 'show', 'dev', name], { encoding: 'utf8', timeout: 5000 })
+  if (out.status !== 0) return null
+  try {
+    const parsed = JSON.parse(out.stdout) as Array<{ addr_info?: Array<{ local?: string; prefixlen?: number }> }>
+    const info = parsed[0]?.addr_info?.find((a) => a.local && a.prefixlen !== undefined)
+    return info?.local && info.prefixlen !== undefined ? { address: info.local, prefixLength: info.prefixlen } : null
+  } catch {
+    return null
+  }
+}
+
 export function interfaceAddress(name: string): InterfaceAddress {
   const all = networkInterfaces()
   const entries = all[name]
-  if (!entries) {
-    throw new BootServicesError(`there is no network interface named ${name}; choose one of: ${Object.keys(all).join(', ')}`)
+  const v4 = entries?.find((e) => e.family === 'IPv4' && !e.internal) ?? entries?.find((e) => e.family === 'IPv4')
+  const found = v4?.cidr ? { address: v4.address, prefixLength: Number(v4.cidr.split('/')[1]) } : addressFromIproute(name)
+  if (!found) {
+    if (!entries && spawnSync('ip', ['link', 'show', 'dev', name], { timeout: 5000 }).status !== 0) {
+      throw new BootServicesError(`there is no network interface named ${name}; choose one of: ${Object.keys(all).join(', ')} (see \`ip link\`)`)
+    }
+    throw new BootServicesError(`interface ${name} has no IPv4 address; give it the admin network's address first`)
   }
-  const v4 = entries.find((e) => e.family === 'IPv4' && !e.internal) ?? entries.find((e) => e.family === 'IPv4')
-  if (!v4?.cidr) throw new BootServicesError(`interface ${name} has no IPv4 address; give it the admin network's address first`)
-  const prefixLength = Number(v4.cidr.split('/')[1])
+  const prefixLength = found.prefixLength
   const mask = prefixLength === 0 ? 0 : (~0 << (32 - prefixLength)) >>> 0
-  const addr = v4.address.split('.').reduce((a, p) => (a << 8) + Number(p), 0) >>> 0
+  const addr = found.address.split('.').reduce((a, p) => (a << 8) + Number(p), 0) >>> 0
   const net = (addr & mask) >>> 0
   const dotted = (n: number) => [24, 16, 8, 0].map((s) => (n >>> s) & 255).join('.')
-  return { address: v4.address, netmask: v4.netmask, prefixLength, subnet: `${dotted(net)}/${prefixLength}` }
+  return { address: found.address, netmask: dotted(mask), prefixLength, subnet: `${dotted(net)}/${prefixLength}` }
 }
 
 export class BootServices {
@@ -167,7 +187,8 @@ export class BootServices {
         domain: this.options.domain,
         leaseSeconds,
         bootFiles: { bios: 'undionly.kpxe', uefi: 'ipxe.efi' },
-        ipxeScriptUrl: (mac) => `${http.baseUrl}/boot/${mac}.ipxe`,
+        // Dashes, not colons: iPXE percent-escapes colons in the path it requests.
+        ipxeScriptUrl: (mac) => `${http.baseUrl}/boot/${mac.replaceAll(':', '-')}.ipxe`,
         proxy: this.options.proxyDhcp
       }
     })

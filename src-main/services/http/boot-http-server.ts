@@ -78,7 +78,14 @@ export class BootHttpServer {
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://boot')
-    const path = url.pathname
+    // Clients escape what they like (iPXE escapes ':'): match on the decoded path.
+    let path: string
+    try {
+      path = decodeURIComponent(url.pathname)
+    } catch {
+      json(res, 400, { error: 'the path is not valid percent-encoding' })
+      return
+    }
     const { ctx } = this.options
     const script = /^\/boot\/([0-9a-fA-F:-]{17})\.ipxe$/.exec(path)
     if (req.method === 'GET' && script?.[1]) {
@@ -94,7 +101,8 @@ export class BootHttpServer {
       return
     }
     if (req.method === 'GET' && path.startsWith('/files/')) {
-      const file = this.options.assetsDir ? await resolveInside(this.options.assetsDir, path.slice('/files'.length)) : null
+      // resolveInside decodes the raw path itself (once), and checks containment on the real path.
+      const file = this.options.assetsDir ? await resolveInside(this.options.assetsDir, url.pathname.slice('/files'.length)) : null
       if (!file) {
         json(res, 404, { error: `no boot file ${path.slice('/files/'.length)}` })
         return
