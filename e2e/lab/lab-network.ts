@@ -114,6 +114,12 @@ export async function createLabNetwork(tapCount: number): Promise<LabNetwork> {
       await ipn('link', 'set', tap, 'up')
     }
     await ipn('link', 'set', bridge, 'up')
+    // The bridge is RUNNING once its port's carrier has propagated (a few ms, bounded here).
+    const deadline = Date.now() + 10_000
+    while (!/state UP/.test(await ipn('-o', 'link', 'show', bridge))) {
+      if (Date.now() > deadline) throw new Error(`${bridge} in ${namespace} did not come up within 10 s`)
+      await new Promise((r) => setTimeout(r, 50))
+    }
   } catch (err) {
     await stop()
     throw err

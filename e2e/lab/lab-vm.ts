@@ -22,9 +22,13 @@ export interface VmOptions {
   readonly namespace: string
   readonly tap: string
   readonly mac: string
-  /** Where the disk, the OVMF variables and the serial log go. */
+  /** Scratch space for the disk and the OVMF variables. */
   readonly dir: string
+  /** Where the console is written when the VM stops. */
+  readonly serialPath: string
   readonly memoryMiB?: number
+  /** The NIC model (default virtio-net-pci; e1000 links up about 2.5 s later). */
+  readonly nic?: 'virtio-net-pci' | 'e1000'
 }
 
 export interface SerialLine {
@@ -62,14 +66,14 @@ function qemuArgs(o: VmOptions, disk: string, vars: string): string[] {
   args.push('-netdev', `tap,id=net0,ifname=${o.tap},script=no,downscript=no`)
   // bootindex=1: PXE first (OVMF would try the empty disk and CD first).
   const rom = o.firmware === 'uefi' ? ',romfile=' : ''
-  args.push('-device', `virtio-net-pci,netdev=net0,mac=${o.mac},bootindex=1${rom}`)
+  args.push('-device', `${o.nic ?? 'virtio-net-pci'},netdev=net0,mac=${o.mac},bootindex=1${rom}`)
   return args
 }
 
 export async function startVm(o: VmOptions): Promise<LabVm> {
   const disk = join(o.dir, `${o.name}.qcow2`)
   const vars = join(o.dir, `${o.name}.OVMF_VARS.fd`)
-  const serialPath = join(o.dir, `${o.name}.serial.log`)
+  const { serialPath } = o
   const made = await run('qemu-img', ['create', '-q', '-f', 'qcow2', disk, '8G'])
   if (made.code !== 0) throw new Error(`qemu-img create failed: ${made.stderr.trim()} (apt-get install qemu-utils)`)
   if (o.firmware !== 'bios') await copyFile(OVMF_VARS, vars)
@@ -148,12 +152,17 @@ export async function startVm(o: VmOptions): Promise<LabVm> {
           await exitedPromise
         }
       }
-      await writeFile(serialPath, lines.map((l) => `${l.seconds.toFixed(2).padStart(7)} ${l.text}`).join('\n') + '\n')
+      await writeFile(serialPath, formatSerial(lines))
     })()
     return stopping
   }
 
   return { name: o.name, firmware: o.firmware, mac: o.mac, startedAt, startedAtEpochMs, serialPath, lines, waitForLine, stop, pid }
+}
+
+/** The console as kept: seconds since VM start, then the line. */
+export function formatSerial(lines: readonly SerialLine[]): string {
+  return lines.map((l) => `${l.seconds.toFixed(2).padStart(7)} ${l.text}`).join('\n') + '\n'
 }
 
 function tail(lines: readonly SerialLine[]): string {

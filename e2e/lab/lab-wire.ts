@@ -29,9 +29,10 @@ export interface WireCapture {
 }
 
 export function captureWire(namespace: string, ifname: string, apiPort: number, pcapPath: string): WireCapture {
-  // UDP for DHCP; TCP segments towards the API that carry data (PSH), cut to 512 bytes.
+  // UDP for DHCP; TCP segments towards the API that carry data (PSH), cut to 512 bytes. Immediate
+  // mode: libpcap would otherwise hand over packets in batches up to a second late.
   const filter = `udp port 67 or udp port 68 or (tcp dst port ${apiPort} and tcp[tcpflags] & tcp-push != 0)`
-  const child = spawn('ip', ['netns', 'exec', namespace, 'tcpdump', '-i', ifname, '-U', '-n', '-s', '512', '-w', '-', filter], {
+  const child = spawn('ip', ['netns', 'exec', namespace, 'tcpdump', '-i', ifname, '--immediate-mode', '-U', '-n', '-s', '512', '-w', '-', filter], {
     stdio: ['ignore', 'pipe', 'pipe']
   })
   if (child.pid === undefined) throw new Error('tcpdump did not start (apt-get install tcpdump)')
@@ -39,36 +40,10 @@ export function captureWire(namespace: string, ifname: string, apiPort: number, 
   const acks: DhcpAck[] = []
   const apiRequests: ApiRequest[] = []
   const file = createWriteStream(pcapPath)
-  let buffered = Buffer.alloc(0)
-  let headerSeen = false
-  let littleEndian = true
-  let nanoseconds = false
-
+  const parser = pcapParser((frame, epochMs) => parseFrame(frame, epochMs, apiPort, acks, apiRequests))
   child.stdout?.on('data', (chunk: Buffer) => {
     file.write(chunk)
-    buffered = Buffer.concat([buffered, chunk])
-    if (!headerSeen) {
-      if (buffered.length < 24) return
-      const magic = buffered.readUInt32LE(0)
-      littleEndian = magic === 0xa1b2c3d4 || magic === 0xa1b23c4d
-      const m = littleEndian ? magic : buffered.readUInt32BE(0)
-      nanoseconds = m === 0xa1b23c4d
-      buffered = buffered.subarray(24)
-      headerSeen = true
-    }
-    const u32 = (b: Buffer, at: number) => (littleEndian ? b.readUInt32LE(at) : b.readUInt32BE(at))
-    while (buffered.length >= 16) {
-      const length = u32(buffered, 8)
-      if (length > 262_144) {
-        // A corrupt stream: stop parsing, keep the raw file.
-        buffered = Buffer.alloc(0)
-        return
-      }
-      if (buffered.length < 16 + length) break
-      const epochMs = u32(buffered, 0) * 1000 + u32(buffered, 4) / (nanoseconds ? 1e6 : 1e3)
-      parseFrame(buffered.subarray(16, 16 + length), epochMs, apiPort, acks, apiRequests)
-      buffered = buffered.subarray(16 + length)
-    }
+    parser.push(chunk)
   })
 
   const ready = new Promise<void>((resolve, reject) => {
@@ -116,11 +91,47 @@ export function captureWire(namespace: string, ifname: string, apiPort: number, 
   return { acks, apiRequests, ready, stop, pid }
 }
 
+/** A pcap stream (as `tcpdump -w -` writes it) cut into frames, whatever the chunking. */
+export function pcapParser(onFrame: (frame: Buffer, epochMs: number) => void): { push(chunk: Buffer): void } {
+  let buffered = Buffer.alloc(0)
+  let headerSeen = false
+  let littleEndian = true
+  let nanoseconds = false
+  let corrupt = false
+  return {
+    push(chunk) {
+      if (corrupt) return
+      buffered = Buffer.concat([buffered, chunk])
+      if (!headerSeen) {
+        if (buffered.length < 24) return
+        const magic = buffered.readUInt32LE(0)
+        littleEndian = magic === 0xa1b2c3d4 || magic === 0xa1b23c4d
+        nanoseconds = (littleEndian ? magic : buffered.readUInt32BE(0)) === 0xa1b23c4d
+        buffered = buffered.subarray(24)
+        headerSeen = true
+      }
+      const u32 = (at: number) => (littleEndian ? buffered.readUInt32LE(at) : buffered.readUInt32BE(at))
+      while (buffered.length >= 16) {
+        const length = u32(8)
+        if (length > 262_144) {
+          // Not a pcap record: stop parsing (the raw file is still kept).
+          corrupt = true
+          return
+        }
+        if (buffered.length < 16 + length) break
+        const epochMs = u32(0) * 1000 + u32(4) / (nanoseconds ? 1e6 : 1e3)
+        onFrame(buffered.subarray(16, 16 + length), epochMs)
+        buffered = buffered.subarray(16 + length)
+      }
+    }
+  }
+}
+
 function ipv4(b: Buffer, at: number): string {
   return `${b[at]}.${b[at + 1]}.${b[at + 2]}.${b[at + 3]}`
 }
 
-function parseFrame(frame: Buffer, epochMs: number, apiPort: number, acks: DhcpAck[], apiRequests: ApiRequest[]): void {
+export function parseFrame(frame: Buffer, epochMs: number, apiPort: number, acks: DhcpAck[], apiRequests: ApiRequest[]): void {
   if (frame.length < 14 + 20 || frame.readUInt16BE(12) !== 0x0800) return
   const ip = frame.subarray(14)
   const ihl = ((ip[0] ?? 0) & 0x0f) * 4
