@@ -48,6 +48,8 @@ export class DhcpLeases {
   /** address -> MAC of its lease or live offer. */
   private readonly owners = new Map<string, string>()
   private readonly reservations = new Map<string, ClientBinding | null>()
+  /** Lookups under way: a burst of one client's packets makes one query, not one each. */
+  private readonly looking = new Map<string, Promise<ClientBinding | null>>()
   private loaded: Promise<void> | undefined
   private cursor: bigint
   private readonly first: bigint
@@ -84,12 +86,22 @@ export class DhcpLeases {
   /** Node data changed (a MAC, a bootenv, an allocation): read reservations afresh. */
   invalidateReservations(): void {
     this.reservations.clear()
+    this.looking.clear()
   }
 
   /** A known node's reservation, if this MAC belongs to one with an address on the network. */
   async reservation(mac: string): Promise<ClientBinding | null> {
     const cached = this.reservations.get(mac)
     if (cached !== undefined) return cached
+    let pending = this.looking.get(mac)
+    if (!pending) {
+      pending = this.lookUp(mac).finally(() => this.looking.delete(mac))
+      this.looking.set(mac, pending)
+    }
+    return pending
+  }
+
+  private async lookUp(mac: string): Promise<ClientBinding | null> {
     const row = await this.db
       .selectFrom('node_macs')
       .innerJoin('nodes', 'nodes.id', 'node_macs.node_id')

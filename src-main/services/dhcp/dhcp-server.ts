@@ -20,6 +20,12 @@ export interface DhcpServerOptions {
   readonly probeMs?: number
 }
 
+/**
+ * Answers waiting on the store at once. Past this the server drops requests: under a flood an
+ * answer that comes after the client's retry timer is wasted work that delays the next ones.
+ */
+const MAX_IN_FLIGHT = 512
+
 export class DhcpStartError extends Error {
   override readonly name = 'DhcpStartError'
 }
@@ -27,11 +33,18 @@ export class DhcpStartError extends Error {
 export class DhcpServer {
   private sockets: Socket[] = []
   private handled = 0
+  private inFlight = 0
+  private dropped = 0
 
   constructor(private readonly options: DhcpServerOptions) {}
 
   get requestsHandled(): number {
     return this.handled
+  }
+
+  /** Requests dropped because too many answers were already waiting. */
+  get requestsDropped(): number {
+    return this.dropped
   }
 
   async start(): Promise<void> {
@@ -98,7 +111,14 @@ export class DhcpServer {
       // The kernel caps it at net.core.rmem_max; the default still works.
     }
     socket.on('message', (msg, rinfo) => {
-      this.handle(socket, msg, rinfo).catch((err: unknown) => this.options.logger.error({ err }, 'DHCP request failed'))
+      if (this.inFlight >= MAX_IN_FLIGHT) {
+        this.dropped++
+        return
+      }
+      this.inFlight++
+      this.handle(socket, msg, rinfo)
+        .catch((err: unknown) => this.options.logger.error({ err }, 'DHCP request failed'))
+        .finally(() => this.inFlight--)
     })
     return socket
   }
