@@ -41,6 +41,18 @@ describe('boot services on an interface', () => {
     if (dir) await rm(dir, { recursive: true, force: true })
   })
 
+  it('advertises the admin network’s IPv6 prefix, so hosts on the link configure an address in it', async () => {
+    const prefix = (await app.handlers.listNetworks({}))[0]?.v6prefix ?? ''
+    expect(prefix).toMatch(/^fd/)
+    const head = prefix.replace(/::\/64$/, ':')
+    let addresses = ''
+    for (let i = 0; i < 50 && !addresses.includes(head); i++) {
+      addresses = (await link.exec('ip', ['-6', 'addr', 'show', 'dev', link.peerIf])).stdout
+      await new Promise((r) => setTimeout(r, 200))
+    }
+    expect(addresses).toMatch(new RegExp(`inet6 ${head.replace(/:/g, ':')}[0-9a-f:]+/64 scope global`))
+  }, 20_000)
+
   it('puts the admin network on the interface’s subnet and the admin node at its address', async () => {
     const nodes = await app.handlers.listNodes({})
     expect(nodes[0]).toMatchObject({ name: 'admin.lab.test', admin: true })

@@ -12,6 +12,7 @@ import { DhcpLeases } from './dhcp/dhcp-leases'
 import { DhcpServer } from './dhcp/dhcp-server'
 import { DnsServer } from './dns/dns-server'
 import { BootHttpServer } from './http/boot-http-server'
+import { RouterAdvertiser } from './net/router-advertiser'
 import { TftpServer } from './tftp/tftp-server'
 
 export interface BootServicesOptions {
@@ -194,6 +195,11 @@ export class BootServices {
     })
     await dhcp.start()
     this.stack.push(dhcp)
+    if (network.v6prefix) {
+      const ra = new RouterAdvertiser(this.options.interface, network.v6prefix, logger.child({ service: 'ra' }))
+      ra.start()
+      this.stack.push(ra)
+    }
     logger.info({ interface: this.options.interface, address: iface.address, http: http.baseUrl, proxyDhcp: this.options.proxyDhcp }, 'boot services ready')
   }
 

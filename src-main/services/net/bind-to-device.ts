@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url'
 
 interface NetbindAddon {
   bindToDevice(fd: number, ifname: string): void
+  sendRouterAdvertisement(ifname: string, prefix: Buffer, prefixLength: number, validSeconds: number, preferredSeconds: number): void
 }
 
 let addon: NetbindAddon | undefined
@@ -42,4 +43,9 @@ function fdOf(socket: Socket): number {
 
 export function bindSocketToDevice(socket: Socket, ifname: string): void {
   load().bindToDevice(fdOf(socket), ifname)
+}
+
+/** One unsolicited IPv6 router advertisement (not a default router) with an on-link SLAAC prefix. */
+export function sendRouterAdvertisement(ifname: string, prefix: Buffer, prefixLength: number, validSeconds: number, preferredSeconds: number): void {
+  load().sendRouterAdvertisement(ifname, prefix, prefixLength, validSeconds, preferredSeconds)
 }
