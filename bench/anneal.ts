@@ -37,7 +37,7 @@ const seconds = (start: bigint): number => Number(process.hrtime.bigint() - star
 async function main(): Promise<void> {
   const dataDir = await mkdtemp(join(tmpdir(), 'crowbar-bench-anneal-'))
   const logger = createRootLogger('silent')
-  const app = await startApp({ dataDir, logger, anneal: false })
+  const app = await startApp({ dataDir, logger, anneal: false, bootstrap: false })
   try {
     const ctx = app.ctx
     await importBarclamp(ctx, benchBarclamp())
