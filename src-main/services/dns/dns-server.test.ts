@@ -196,6 +196,42 @@ describe('dns server answering dig over UDP', () => {
   })
 })
 
+describe('dns server answering repeated questions from its answer cache', () => {
+  it('serves a changed zone at once although the old answer was cached', async () => {
+    let zone = ZONE
+    const server = await startServer({ zone: () => zone })
+    for (let i = 0; i < 2; i++) expect((await dig(server.port, 'node1.cluster.test', 'A')).answer).toEqual(['node1.cluster.test. 300 IN A 192.168.124.81'])
+    zone = { ...ZONE, hosts: [{ fqdn: 'node1.cluster.test', addresses: ['192.168.124.99'] }] }
+    expect((await dig(server.port, 'node1.cluster.test', 'A')).answer).toEqual(['node1.cluster.test. 300 IN A 192.168.124.99'])
+  })
+
+  it('echoes each query\'s own letter case, id and RD bit, with no mismatch for dig', async () => {
+    const server = await startServer()
+    await dig(server.port, 'node1.cluster.test', 'A')
+    const mixed = await dig(server.port, 'NoDe1.CLUSTER.test', 'A')
+    expect(mixed.output).not.toMatch(/mismatch/i)
+    expect(mixed.output).toContain(';NoDe1.CLUSTER.test.\t\tIN\tA')
+    expect(mixed.answer).toEqual(['NoDe1.CLUSTER.test. 300 IN A 192.168.124.81'])
+
+    const first = decoded((await udpExchange(server.port, queryBytes('Node1.cluster.test', DnsType.A, 0x1111))) ?? Buffer.alloc(0))
+    const noRd = queryBytes('nODE1.cluster.TEST', DnsType.A, 0x2222)
+    noRd.writeUInt8(noRd.readUInt8(2) & ~0x01, 2)
+    const second = decoded((await udpExchange(server.port, noRd)) ?? Buffer.alloc(0))
+    expect(first.header).toMatchObject({ id: 0x1111, rd: true, aa: true })
+    expect(second.header).toMatchObject({ id: 0x2222, rd: false, aa: true })
+    expect(second.questions).toEqual([{ name: 'nODE1.cluster.TEST', type: DnsType.A, class: 1 }])
+    expect(second.answers).toEqual(first.answers.map((r) => ({ ...r, name: 'nODE1.cluster.TEST' })))
+  })
+
+  it('keeps the EDNS size apart: a cached full answer does not reach a client that takes 512 bytes', async () => {
+    const server = await startServer()
+    expect((await dig(server.port, '+ignore', 'medium.cluster.test', 'A')).answer).toHaveLength(40)
+    expect((await dig(server.port, '+ignore', '+noedns', 'medium.cluster.test', 'A')).flags).toContain('tc')
+    expect((await dig(server.port, '+ignore', '+bufsize=600', 'medium.cluster.test', 'A')).flags).toContain('tc')
+    expect((await dig(server.port, '+ignore', 'medium.cluster.test', 'A')).answer).toHaveLength(40)
+  })
+})
+
 describe('dns server sizing UDP replies', () => {
   it('sends TC when an answer exceeds the EDNS size, and dig gets it whole over TCP', async () => {
     const server = await startServer()

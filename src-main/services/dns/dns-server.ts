@@ -4,6 +4,7 @@ import { randomInt } from 'node:crypto'
 import dgram from 'node:dgram'
 import net from 'node:net'
 import type { Logger } from '../../log'
+import { AnswerCache, answerKeyOf, type AnswerKey } from './dns-answer-cache'
 import { decodeMessage, encodeMessage, isDecodeError, type DnsMessage } from './dns-codec'
 import {
   formatErrorReply,
@@ -80,6 +81,8 @@ export class DnsServer {
   private readonly tcpSockets = new Set<net.Socket>()
   private readonly forwardSockets = new Set<dgram.Socket>()
   private lastZone: DnsZone | undefined
+  /** UDP replies of the current zone object, by question; a new zone object empties it. */
+  private readonly answers = new AnswerCache()
 
   constructor(private readonly options: DnsServerOptions) {
     this.log = options.logger
@@ -166,16 +169,46 @@ export class DnsServer {
     const udp = this.bound?.udp
     if (!udp) return
     try {
-      this.handle(msg, 'udp', (bytes) => {
-        // A stop between a forward and its answer leaves nothing to send on.
-        if (this.bound?.udp !== udp) return
-        udp.send(bytes, rinfo.port, rinfo.address, (err) => {
-          if (err) this.log?.debug({ err, client: rinfo.address }, 'dns udp send failed')
-        })
-      })
+      const key = answerKeyOf(msg)
+      const cached = key ? this.cachedReply(key, msg) : null
+      if (cached) {
+        sendUdp(udp, cached, rinfo)
+        return
+      }
+      this.handle(
+        msg,
+        'udp',
+        (bytes) => {
+          // A stop between a forward and its answer leaves nothing to send on.
+          if (this.bound?.udp === udp) sendUdp(udp, bytes, rinfo)
+        },
+        key
+      )
     } catch (err) {
       this.log?.error({ err, client: rinfo.address }, 'dns udp query failed')
     }
+  }
+
+  /** The remembered reply to `query`, or null: also when the zone source throws (handle answers SERVFAIL). */
+  private cachedReply(key: AnswerKey, query: Buffer): Buffer | null {
+    let zone: DnsZone
+    try {
+      zone = this.currentZone()
+    } catch {
+      return null
+    }
+    return this.answers.replyTo(zone, key, query)
+  }
+
+  /** The zone to answer from; logs the entries it skips once per zone object. */
+  private currentZone(): DnsZone {
+    const zone = this.options.zone()
+    if (zone !== this.lastZone) {
+      this.lastZone = zone
+      const problems = zoneProblems(zone)
+      if (problems.length > 0) this.log?.warn({ problems }, 'dns zone entries skipped')
+    }
+    return zone
   }
 
   private onTcpConnection(socket: net.Socket): void {
@@ -221,8 +254,11 @@ export class DnsServer {
     })
   }
 
-  /** One query in, at most one reply out through `send`, now or after a forward. */
-  private handle(raw: Buffer, transport: Transport, send: Send): void {
+  /**
+   * One query in, at most one reply out through `send`, now or after a forward. A UDP answer to a
+   * query with a `cacheKey` is remembered for the next one like it.
+   */
+  private handle(raw: Buffer, transport: Transport, send: Send, cacheKey: AnswerKey | null = null): void {
     const forwarding = this.upstreams.length > 0
     const query = decodeMessage(raw)
     if (isDecodeError(query)) {
@@ -232,13 +268,9 @@ export class DnsServer {
       return
     }
     let result: PolicyResult
+    let zone: DnsZone
     try {
-      const zone = this.options.zone()
-      if (zone !== this.lastZone) {
-        this.lastZone = zone
-        const problems = zoneProblems(zone)
-        if (problems.length > 0) this.log?.warn({ problems }, 'dns zone entries skipped')
-      }
+      zone = this.currentZone()
       result = policy(query, zone, forwarding)
     } catch (err) {
       this.log?.error({ err }, 'dns zone lookup failed')
@@ -248,9 +280,12 @@ export class DnsServer {
     switch (result.kind) {
       case 'drop':
         return
-      case 'answer':
-        send(fit(result.message, transport, query))
+      case 'answer': {
+        const bytes = fit(result.message, transport, query)
+        if (cacheKey && transport === 'udp') this.answers.remember(zone, cacheKey, raw, bytes)
+        send(bytes)
         return
+      }
       case 'forward':
         void this.forward(raw, query, transport, send)
         return
@@ -327,6 +362,14 @@ export class DnsServer {
       })
     })
   }
+}
+
+/**
+ * Sends without a callback: Node then allocates nothing to report back, and a failed UDP send is
+ * a lost datagram the client retries like any other (send errors were only logged at debug).
+ */
+function sendUdp(udp: dgram.Socket, bytes: Buffer, to: dgram.RemoteInfo): void {
+  udp.send(bytes, to.port, to.address)
 }
 
 /** Encodes a reply; over UDP, one larger than the client takes goes out truncated instead. */

@@ -2,7 +2,21 @@
 // DATA blocks at a time (RFC 7440), with retransmission on timeout. Owns its socket and file.
 import type dgram from 'node:dgram'
 import type { FileHandle } from 'node:fs/promises'
-import { decodePacket, encodeData, encodeError, TFTP_ERROR } from './tftp-codec'
+import { decodePacket, encodeError, TFTP_ERROR, writeDataHeader } from './tftp-codec'
+
+/**
+ * Bytes read from the file at once. Each FileHandle.read is a round trip through the libuv thread
+ * pool (two cross-thread wake-ups), so reading per window halved throughput; a quarter MiB per
+ * read makes it noise, and stays small enough for `maxTransfers` transfers at once.
+ */
+const READ_AHEAD_BYTES = 256 * 1024
+
+/** A run of blocks read from the file, each ready to send as [DATA header, payload view]. */
+interface Chunk {
+  /** Absolute number of the first block. */
+  readonly first: number
+  readonly packets: ReadonlyArray<readonly [Buffer, Buffer]>
+}
 
 export interface TftpPeer {
   readonly address: string
@@ -14,11 +28,17 @@ export type TransferOutcome =
   /** The client sent ERROR: often code 8 after a PXE ROM's tsize probe, which is normal. */
   | { readonly kind: 'client-error'; readonly code: number; readonly message: string }
   | { readonly kind: 'timed-out'; readonly block: number }
+  /** The client's port is closed (ICMP port unreachable): it quit without an ERROR. */
+  | { readonly kind: 'client-gone' }
   | { readonly kind: 'failed'; readonly reason: string }
   | { readonly kind: 'stopped' }
 
 export interface ReadTransferParams {
-  /** Bound and unused; the transfer closes it. */
+  /**
+   * Bound and connected to `peer`, unused otherwise; the transfer closes it. Connected, the
+   * kernel drops datagrams from any other address or port (a foreign TID), as tftpd-hpa's
+   * connected socket does, so those no longer get RFC 1350's error 5 ("should", not "must").
+   */
   readonly socket: dgram.Socket
   readonly peer: TftpPeer
   /** Open for reading; the transfer closes it. */
@@ -42,12 +62,15 @@ export class ReadTransfer {
   private awaitingOackAck: boolean
   /** First block (1-based, absolute: not wrapped at 65535) the client has not acknowledged. */
   private base = 1
-  /** Encoded DATA packets of the window that starts at `packetsBase`. */
-  private packets: Buffer[] = []
-  private packetsBase = 0
-  private pumping = false
-  private pumpAgain = false
+  /** Blocks per read: whole windows, so a window never straddles two reads in a steady transfer. */
+  private readonly chunkBlocks: number
+  private chunk: Chunk | null = null
+  /** The block the last window sent starts at (0: none sent yet). */
+  private sentBase = 0
+  /** A read is in flight; the window at `base` goes out when it lands. */
+  private reading = false
   private attempts = 0
+  /** One timer for the whole transfer, re-armed with refresh(): no new timer per window. */
   private timer: NodeJS.Timeout | null = null
   private startedAt = 0
 
@@ -58,6 +81,8 @@ export class ReadTransfer {
     // The last block is the first one shorter than blockSize, so a size that is a multiple of
     // blockSize (0 included) ends with an empty block.
     this.totalBlocks = Math.floor(p.size / p.blockSize) + 1
+    const windows = Math.max(1, Math.ceil(READ_AHEAD_BYTES / p.blockSize / p.windowSize))
+    this.chunkBlocks = windows * p.windowSize
     this.awaitingOackAck = p.oack !== null
     p.socket.on('message', (msg, rinfo) => {
       try {
@@ -66,7 +91,10 @@ export class ReadTransfer {
         this.fail(`internal error: ${err instanceof Error ? err.message : String(err)}`)
       }
     })
-    p.socket.on('error', (err) => this.finish({ kind: 'failed', reason: `socket error: ${err.message}` }))
+    p.socket.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'ECONNREFUSED') this.finish({ kind: 'client-gone' })
+      else this.finish({ kind: 'failed', reason: `socket error: ${err.message}` })
+    })
   }
 
   start(): void {
@@ -86,11 +114,8 @@ export class ReadTransfer {
 
   private onMessage(msg: Buffer, rinfo: dgram.RemoteInfo): void {
     if (this.finished) return
-    if (rinfo.address !== this.p.peer.address || rinfo.port !== this.p.peer.port) {
-      // RFC 1350: a packet from a foreign TID gets error 5 and must not disturb this transfer.
-      this.sendTo(encodeError(TFTP_ERROR.unknownTransferId, 'Unknown transfer ID'), rinfo)
-      return
-    }
+    // The socket is connected, so the kernel already dropped foreign TIDs; this only guards that.
+    if (rinfo.address !== this.p.peer.address || rinfo.port !== this.p.peer.port) return
     const decoded = decodePacket(msg)
     // Garbage is dropped rather than answered: the retransmission timer still bounds the wait.
     if (!decoded.ok) return
@@ -123,7 +148,7 @@ export class ReadTransfer {
       // No progress. With a window, that is the client saying the window's first block was lost
       // (RFC 7440 §4), so send it again now; in lock-step, answering duplicate ACKs would start
       // the Sorcerer's Apprentice bug, so only the timer retransmits.
-      if (this.p.windowSize > 1 && this.packetsBase === this.base && !this.pumping) this.resend()
+      if (this.p.windowSize > 1 && this.sentBase === this.base && !this.reading) this.sendWindow()
       return
     }
     if (acked >= this.totalBlocks) {
@@ -147,74 +172,87 @@ export class ReadTransfer {
 
   private progress(): void {
     this.attempts = 0
-    this.disarm()
     this.pump()
   }
 
-  /** Reads and sends the window at `base`; serialised so an ACK during a read cannot interleave. */
+  private windowEnd(): number {
+    return Math.min(this.base + this.p.windowSize - 1, this.totalBlocks)
+  }
+
+  /** Sends the window at `base`, reading the file first when the current chunk does not hold it. */
   private pump(): void {
-    if (this.pumping) {
-      this.pumpAgain = true
+    // A read in flight sends the window at the `base` of when it lands.
+    if (this.reading) return
+    const chunk = this.chunk
+    if (chunk && chunk.first <= this.base && this.windowEnd() < chunk.first + chunk.packets.length) {
+      this.sendWindow()
       return
     }
-    this.pumping = true
-    this.fillWindow()
-      .then((ready) => {
-        this.pumping = false
+    this.reading = true
+    // The timer runs during the read too: one slower than the timeout counts as a retry.
+    this.arm()
+    this.readChunk(this.base)
+      .then((loaded) => {
+        this.reading = false
         if (this.finished) return
-        if (this.pumpAgain || !ready) {
-          this.pumpAgain = false
-          this.pump()
-          return
-        }
-        this.resend()
+        if (!loaded) return
+        this.chunk = loaded
+        this.pump()
       })
       .catch((err: unknown) => {
-        this.pumping = false
+        this.reading = false
         this.fail(`read failed: ${err instanceof Error ? err.message : String(err)}`)
       })
   }
 
-  /** Encodes the window at `base`; false when `base` moved during the read. */
-  private async fillWindow(): Promise<boolean> {
-    const first = this.base
-    const last = Math.min(first + this.p.windowSize - 1, this.totalBlocks)
+  /** Reads `chunkBlocks` blocks from `first` into a fresh buffer; null when the transfer ended meanwhile. */
+  private async readChunk(first: number): Promise<Chunk | null> {
     const bs = this.p.blockSize
+    const blocks = Math.min(this.chunkBlocks, this.totalBlocks - first + 1)
     const position = (first - 1) * bs
-    const length = Math.min(this.p.size - position, (last - first + 1) * bs)
-    const buf = Buffer.allocUnsafe(length)
+    const length = Math.min(this.p.size - position, blocks * bs)
+    // Fresh, not reused: a send the kernel could not take at once is queued by libuv with a view
+    // of this buffer, and must not see it overwritten by the next read.
+    const buf = Buffer.allocUnsafe(length + blocks * 4)
+    const headers = buf.subarray(length)
     let filled = 0
     while (filled < length) {
       const { bytesRead } = await this.p.file.read(buf, filled, length - filled, position + filled)
       if (bytesRead === 0) break
       filled += bytesRead
     }
-    if (this.finished) return true
+    if (this.finished) return null
     if (filled < length) {
       // The size was announced (tsize) and block boundaries depend on it: a short read would end
       // the client's file early and silently.
       this.fail('file shrank during transfer')
-      return true
+      return null
     }
-    if (this.base !== first) return false
-    const packets: Buffer[] = []
-    for (let block = first; block <= last; block++) {
-      const from = (block - first) * bs
-      packets.push(encodeData(block & 0xffff, buf.subarray(from, Math.min(from + bs, length))))
+    const packets: Array<readonly [Buffer, Buffer]> = []
+    for (let i = 0; i < blocks; i++) {
+      writeDataHeader((first + i) & 0xffff, headers, 4 * i)
+      const from = i * bs
+      packets.push([headers.subarray(4 * i, 4 * i + 4), buf.subarray(from, Math.min(from + bs, length))])
     }
-    this.packets = packets
-    this.packetsBase = first
-    return true
+    return { first, packets }
   }
 
-  private resend(): void {
-    for (const packet of this.packets) this.send(packet)
+  /** Sends the window at `base` from the current chunk, which holds it (pump checked). */
+  private sendWindow(): void {
+    const chunk = this.chunk
+    if (!chunk) return
+    const last = this.windowEnd()
+    for (let block = this.base; block <= last; block++) {
+      const packet = chunk.packets[block - chunk.first]
+      if (packet) this.send(packet)
+    }
+    this.sentBase = this.base
     this.arm()
   }
 
   private arm(): void {
-    this.disarm()
-    this.timer = setTimeout(() => this.onTimeout(), this.p.timeoutMs)
+    if (this.timer) this.timer.refresh()
+    else this.timer = setTimeout(() => this.onTimeout(), this.p.timeoutMs)
   }
 
   private disarm(): void {
@@ -223,7 +261,6 @@ export class ReadTransfer {
   }
 
   private onTimeout(): void {
-    this.timer = null
     if (this.finished) return
     if (++this.attempts > this.p.retries) {
       this.finish(
@@ -235,8 +272,8 @@ export class ReadTransfer {
     if (this.awaitingOackAck && this.p.oack) {
       this.send(this.p.oack)
       this.arm()
-    } else if (this.packetsBase === this.base && !this.pumping) {
-      this.resend()
+    } else if (this.sentBase === this.base && !this.reading) {
+      this.sendWindow()
     } else {
       this.arm()
     }
@@ -246,20 +283,26 @@ export class ReadTransfer {
     this.finish({ kind: 'failed', reason }, encodeError(TFTP_ERROR.notDefined, 'server error'))
   }
 
-  private send(packet: Buffer): void {
-    this.sendTo(packet, this.p.peer)
-  }
-
-  private sendTo(packet: Buffer, to: TftpPeer, then?: () => void): void {
+  /**
+   * Sends without a callback: on a connected socket Node then hands the datagram to the kernel
+   * synchronously and allocates nothing to report back. A failed send is thus a lost packet,
+   * which the retransmission timer covers like any other.
+   */
+  private send(packet: Buffer | readonly Buffer[]): void {
     try {
-      this.p.socket.send(packet, to.port, to.address, (err) => {
-        if (err && !this.finished) this.finish({ kind: 'failed', reason: `send failed: ${err.message}` })
-        then?.()
-      })
+      this.p.socket.send(packet)
     } catch (err) {
       // send() throws synchronously once the socket is closed.
       if (!this.finished) this.finish({ kind: 'failed', reason: `send failed: ${err instanceof Error ? err.message : String(err)}` })
-      then?.()
+    }
+  }
+
+  /** Sends one last packet, then calls `then` whether or not it went out. */
+  private sendLast(packet: Buffer, then: () => void): void {
+    try {
+      this.p.socket.send(packet, () => then())
+    } catch {
+      then()
     }
   }
 
@@ -279,8 +322,8 @@ export class ReadTransfer {
         .catch(() => undefined)
         .finally(() => this.resolveDone(outcome))
     }
-    // dgram sends after an async address lookup, so closing in the same tick would drop the ERROR.
-    if (farewell) this.sendTo(farewell, this.p.peer, release)
+    // A send the kernel could not take at once is still queued: closing now would drop the ERROR.
+    if (farewell) this.sendLast(farewell, release)
     else release()
   }
 }

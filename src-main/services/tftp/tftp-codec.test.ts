@@ -9,6 +9,7 @@ import {
   encodeOack,
   encodeRequest,
   MAX_OPTIONS,
+  writeDataHeader,
   type DecodeResult
 } from './tftp-codec'
 
@@ -70,6 +71,15 @@ describe('tftp codec', () => {
     expect(encodeAck(258)).toEqual(Buffer.from([0, 4, 1, 2]))
     expect(encodeError(1, 'File not found')).toEqual(Buffer.from('\x00\x05\x00\x01File not found\x00', 'latin1'))
     expect(encodeOack([{ name: 'tsize', value: '5' }])).toEqual(Buffer.from('\x00\x06tsize\x005\x00', 'latin1'))
+  })
+
+  it('writes a DATA header that, followed by the payload, is the packet encodeData builds', () => {
+    const headers = Buffer.alloc(8, 0xaa)
+    writeDataHeader(1, headers, 0)
+    writeDataHeader(65535, headers, 4)
+    expect(Buffer.concat([headers.subarray(0, 4), Buffer.from('hi')])).toEqual(encodeData(1, Buffer.from('hi')))
+    expect(headers.subarray(4, 8)).toEqual(encodeData(65535, Buffer.alloc(0)))
+    expect(() => writeDataHeader(65536, headers, 0)).toThrow(RangeError)
   })
 
   it('round-trips DATA, ACK, ERROR and OACK', () => {

@@ -145,6 +145,13 @@ export function encodeRequest(
   return withOpcode(OPCODE[op], [cString(filename, 'filename'), cString(mode, 'mode'), ...optionBytes(options)])
 }
 
+/** Writes the 4-byte DATA header (opcode, block) at `offset`: a DATA packet sent as [header, payload] needs no copy. */
+export function writeDataHeader(block: number, out: Buffer, offset: number): void {
+  checkBlock(block)
+  out.writeUInt16BE(OPCODE.data, offset)
+  out.writeUInt16BE(block, offset + 2)
+}
+
 export function encodeData(block: number, data: Buffer): Buffer {
   checkBlock(block)
   const out = Buffer.allocUnsafe(4 + data.length)

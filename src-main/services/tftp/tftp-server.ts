@@ -99,6 +99,16 @@ const DEFAULTS = { maxBlockSize: 1468, maxWindowSize: 64, timeoutMs: 1000, retri
 /** Longest client-supplied name written to a log line. */
 const LOGGED_NAME_MAX = 256
 
+function connectSocket(socket: dgram.Socket, port: number, address: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    socket.once('error', reject)
+    socket.connect(port, address, () => {
+      socket.off('error', reject)
+      resolve()
+    })
+  })
+}
+
 function bindSocket(socket: dgram.Socket, port: number, address: string): Promise<void> {
   return new Promise((resolve, reject) => {
     socket.once('error', reject)
@@ -261,14 +271,16 @@ export class TftpServer {
     }
 
     const negotiated = negotiateReadOptions(options, opened.size, this.settings)
-    // Each transfer talks from its own port (its TID, RFC 1350), bound to the server's address.
+    // Each transfer talks from its own port (its TID, RFC 1350), bound to the server's address and
+    // connected to the client's: sends skip the address lookup and the kernel filters other TIDs.
     const socket = dgram.createSocket({ type: this.family ?? 'udp4' })
     try {
       await bindSocket(socket, 0, this.options.address)
+      await connectSocket(socket, rinfo.port, rinfo.address)
     } catch (err) {
       socket.close()
       await opened.handle.close().catch(() => undefined)
-      this.log.error({ err, client, file }, 'TFTP transfer socket not bound')
+      this.log.error({ err, client, file }, 'TFTP transfer socket not bound or connected')
       this.reply(rinfo, TFTP_ERROR.notDefined, 'server error')
       return
     }
@@ -313,6 +325,9 @@ export class TftpServer {
         return
       case 'client-error':
         this.log.info({ client, file, code: outcome.code, message: outcome.message }, 'TFTP transfer ended by the client')
+        return
+      case 'client-gone':
+        this.log.info({ client, file }, 'TFTP transfer ended: the client port is closed')
         return
       case 'timed-out':
         this.log.warn({ client, file, block: outcome.block }, 'TFTP transfer timed out')
