@@ -3,13 +3,16 @@
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { inject } from 'vitest'
+import { afterEach, beforeEach, inject } from 'vitest'
 import { startApp, type CrowbarApp } from './app'
+import { scenario } from './domain/domain-scenario'
 import type { Jig } from './jigs/jig'
 import type { ScriptJigOptions } from './jigs/script-jig'
 import { createRootLogger } from './log'
 import type { StoreKind } from './store/store-kind'
 import { createTestDatabase } from './store/test-stores'
+
+type Scenario = ReturnType<typeof scenario>
 
 export const FIXED_TIME = new Date('2026-01-02T03:04:05.000Z')
 
@@ -50,6 +53,34 @@ export async function startTestApp(kind: StoreKind, options: TestAppOptions = {}
     async dispose() {
       await app.stop()
       await rm(dataDir, { recursive: true, force: true })
+    }
+  }
+}
+
+/**
+ * For describe blocks: a fresh test app of `kind` before each test (disposed after it), and a
+ * scenario over it. Read `env.app` and `env.s` inside tests.
+ */
+export function useTestApp(kind: StoreKind, options: TestAppOptions = {}): { readonly app: TestApp; readonly s: Scenario } {
+  let current: { app: TestApp; s: Scenario } | undefined
+  beforeEach(async () => {
+    const app = await startTestApp(kind, options)
+    current = { app, s: scenario(app.ctx) }
+  })
+  afterEach(async () => {
+    await current?.app.dispose()
+    current = undefined
+  })
+  const get = () => {
+    if (!current) throw new Error('useTestApp: read env.app and env.s inside a test')
+    return current
+  }
+  return {
+    get app() {
+      return get().app
+    },
+    get s() {
+      return get().s
     }
   }
 }

@@ -56,7 +56,12 @@ export async function serveStatic(res: ServerResponse, root: string | undefined,
     res.end()
     return
   }
-  await new Promise<void>((resolve) => {
+  await streamFile(res, file)
+}
+
+/** Pipes a file into a response whose head is written; a read error cuts the response. */
+export function streamFile(res: ServerResponse, file: string): Promise<void> {
+  return new Promise<void>((resolve) => {
     const stream = createReadStream(file)
     stream.on('error', () => {
       res.destroy()

@@ -1,11 +1,10 @@
 // HTTP boot, facing the rack: per-node iPXE scripts, kernels and initrds from the boot assets
 // directory (confined to it), and the node-facing API booting machines use (register, report
 // alive/dead, set their own bootenv). Separate from the operator API, which stays on loopback.
-import { createReadStream } from 'node:fs'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { z } from 'zod'
-import { resolveInside } from '../../api/static-files'
+import { resolveInside, streamFile } from '../../api/static-files'
 import { describeIssues } from '../../api/operations'
 import { ipxeScript } from '../../barclamps/provisioner/bootenvs'
 import { registerNode, RegistrationSchema } from '../../barclamps/provisioner/node-registration'
@@ -108,15 +107,7 @@ export class BootHttpServer {
         return
       }
       res.writeHead(200, { 'Content-Type': 'application/octet-stream' })
-      await new Promise<void>((resolve) => {
-        const stream = createReadStream(file)
-        stream.on('error', () => {
-          res.destroy()
-          resolve()
-        })
-        stream.on('end', resolve)
-        stream.pipe(res)
-      })
+      await streamFile(res, file)
       return
     }
     if (req.method === 'GET' && path === '/api/node/admin-key') {
