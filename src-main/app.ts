@@ -2,6 +2,7 @@
 // entry points (cli/, electron/). Nothing here runs at import time.
 import { crowbarBarclamp } from './barclamps/crowbar-barclamp'
 import { testBarclamp } from './barclamps/test-barclamp'
+import { OS_INSTALL_ROLE, OsInstall, provisionerBarclamp } from './barclamps/provisioner/provisioner-barclamp'
 import { BarclampDefinitionSchema } from './api/contract'
 import { createHandlers } from './api/handlers'
 import type { Handlers } from './api/operations'
@@ -65,12 +66,19 @@ export interface CrowbarApp {
   stop(): Promise<void>
 }
 
-export const BUILT_IN_BARCLAMPS = [crowbarBarclamp, testBarclamp]
+export const BUILT_IN_BARCLAMPS = [crowbarBarclamp, provisionerBarclamp, testBarclamp]
 
 export async function startApp(options: AppOptions): Promise<CrowbarApp> {
   const store = await openStore({ dataDir: options.dataDir, databaseUrl: options.databaseUrl })
   const feed = new ChangeFeed()
-  const ctx: DomainContext = { db: store.db, kind: store.kind, clock: options.clock ?? (() => new Date()), feed, bindHooks: [networkBindHook] }
+  const osInstall = new OsInstall()
+  const ctx: DomainContext = {
+    db: store.db,
+    kind: store.kind,
+    clock: options.clock ?? (() => new Date()),
+    feed,
+    bindHooks: [networkBindHook, osInstall.bindHook]
+  }
   try {
     await ensureSystemDeployment(ctx)
     for (const def of BUILT_IN_BARCLAMPS) await importBarclamp(ctx, BarclampDefinitionSchema.parse(def))
@@ -95,6 +103,13 @@ export async function startApp(options: AppOptions): Promise<CrowbarApp> {
   const hostKeys = new HostKeyPins(store.db, ctx.clock)
   const hooks = new RoleHookRunner(ctx, feed, options.logger.child({ subsystem: 'hooks' }))
   hooks.start()
+  osInstall.attach({
+    keyPair: adminKeys,
+    pins: hostKeys,
+    addressesOf: (nodeId) => adminAddressesOf(store.db, nodeId),
+    logger: options.logger.child({ subsystem: 'provisioner' })
+  })
+  hooks.register(OS_INSTALL_ROLE, osInstall.roleHooks())
   const jigs = options.jigs ?? [
     new NoopJig(),
     new TestJig(),
@@ -138,6 +153,7 @@ export async function startApp(options: AppOptions): Promise<CrowbarApp> {
       await store.close()
       throw err
     }
+    osInstall.setApiUrl(boot.httpUrl)
   }
   const handlers = createHandlers(ctx, { version: VERSION, location: store.location, annealer, hostKeys })
   options.logger.info({ store: store.kind, location: store.location }, 'store ready')

@@ -13,6 +13,8 @@ export interface LabApp {
   readonly dataDir: string
   /** GET an operator API path (e.g. /api/v2/nodes) and parse the JSON; throws on a non-2xx answer. */
   get<T>(path: string): Promise<T>
+  /** POST a JSON body to an operator API path and parse the JSON answer; throws on a non-2xx answer. */
+  post<T>(path: string, body: unknown): Promise<T>
   /** SIGTERM, SIGKILL after 5 s, wait for exit. Idempotent. */
   stop(): Promise<void>
 }
@@ -72,14 +74,18 @@ export async function startLabApp(o: LabAppOptions): Promise<LabApp> {
     throw err
   })
 
-  const get = async <T>(path: string): Promise<T> => {
-    const r = await o.network.exec('curl', ['-sS', '--max-time', '10', '-w', '\n%{http_code}', `${url}${path}`], 15_000)
+  const request = async <T>(method: 'GET' | 'POST', path: string, payload?: unknown): Promise<T> => {
+    const args = ['-sS', '--max-time', '10', '-w', '\n%{http_code}']
+    if (method === 'POST') args.push('-X', 'POST', '-H', 'Content-Type: application/json', '--data-binary', JSON.stringify(payload ?? {}))
+    const r = await o.network.exec('curl', [...args, `${url}${path}`], 15_000)
     const body = r.stdout.replace(/\n(\d{3})$/, '')
     const status = Number(/\n(\d{3})$/.exec(r.stdout)?.[1] ?? 0)
-    if (r.code !== 0 || status < 200 || status > 299) throw new Error(`GET ${path}: ${status || r.stderr.trim()} ${body.slice(0, 300)}`)
+    if (r.code !== 0 || status < 200 || status > 299) throw new Error(`${method} ${path}: ${status || r.stderr.trim()} ${body.slice(0, 300)}`)
     return JSON.parse(body) as T
   }
-  return { url, pid, dataDir: o.dataDir, get, stop }
+  const get = <T>(path: string): Promise<T> => request<T>('GET', path)
+  const post = <T>(path: string, payload: unknown): Promise<T> => request<T>('POST', path, payload)
+  return { url, pid, dataDir: o.dataDir, get, post, stop }
 }
 
 function signal(pid: number, name: NodeJS.Signals): void {

@@ -59,8 +59,11 @@ function qemuArgs(o: VmOptions, disk: string, vars: string): string[] {
   if (o.firmware !== 'bios') {
     args.push('-machine', 'q35')
     args.push('-drive', `if=pflash,format=raw,readonly=on,file=${OVMF_CODE}`, '-drive', `if=pflash,format=raw,file=${vars}`)
+    // No PXE over IPv6: booting the disk after an install, OVMF would first wait ~64 s for it to fail.
+    args.push('-fw_cfg', 'name=opt/org.tianocore/IPv6PXESupport,string=no')
   }
-  args.push('-drive', `file=${disk},if=virtio,format=qcow2`)
+  // The disk boots second: after an install, PXE hands over to it (iPXE `exit`, or no boot file).
+  args.push('-drive', `file=${disk},if=none,id=disk0,format=qcow2`, '-device', 'virtio-blk-pci,drive=disk0,bootindex=2')
   // A virtio RNG so the kernel's random pool is ready early (dropbear's host key waits for it).
   args.push('-device', 'virtio-rng-pci')
   args.push('-netdev', `tap,id=net0,ifname=${o.tap},script=no,downscript=no`)

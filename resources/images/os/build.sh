@@ -8,8 +8,9 @@ require_tools mmdebstrap=mmdebstrap zstd=zstd apt-config=apt
 SUITE=bookworm
 IMAGE=os/debian-12-amd64.tar.zst
 # minbase plus what an installed node needs: sshd for the jigs, a kernel, GRUB for BIOS and UEFI
-# (installed to the disk by the installer for the firmware it booted under), DHCP networking.
-INCLUDE=(openssh-server systemd-sysv linux-image-amd64 grub-pc-bin grub-efi-amd64-bin grub2-common ifupdown isc-dhcp-client)
+# (installed to the disk by the installer for the firmware it booted under), DHCP networking, and
+# wget for the boot-time report to the node-facing API (POST /api/node/{id}/alive).
+INCLUDE=(openssh-server systemd-sysv linux-image-amd64 grub-pc-bin grub-efi-amd64-bin grub2-common ifupdown isc-dhcp-client wget)
 
 ensure_apt_lists
 # This machine's Debian sources for the suite (deb822 .sources or one-line .list files).
