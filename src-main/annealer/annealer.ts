@@ -204,12 +204,7 @@ export class Annealer {
         this.options.logger.error({ err, node: job.nodeId }, 'marking the node dead failed')
       )
     }
-    this.finished.push({
-      job,
-      result: outcome.ok
-        ? { ok: true, wall: outcome.wall, log: outcome.log }
-        : { ok: false, log: outcome.log, nodeDead: outcome.nodeUnreachable === true }
-    })
+    this.finished.push({ job, result: outcome })
     this.scheduleFlush()
   }
 

@@ -2,7 +2,7 @@
 // job row in one transaction, so a crash can never leave one without the other; completions are
 // written in batches (one transaction for everything that finished since the last write).
 import { sql, type Expression, type ExpressionBuilder } from 'kysely'
-import type { JsonObject } from '../domain/attributes'
+import type { JigOutcome } from '../jigs/jig'
 import { transact, type DomainContext, type TxContext } from '../domain/context'
 import { planFailure, planSuccess, type StatePlan } from '../domain/noderole-graph'
 import { applyPlan, loadSubgraph, withPlan } from '../domain/noderole-graph-store'
@@ -15,10 +15,8 @@ export interface ClaimedJob {
   readonly attempt: number
 }
 
-export type JobResult =
-  | { readonly ok: true; readonly wall: JsonObject; readonly log: string }
-  /** `nodeDead`: the node failed the aliveness test; the noderole waits for it instead of erring. */
-  | { readonly ok: false; readonly log: string; readonly nodeDead?: boolean }
+/** What a jig returned; `nodeUnreachable` makes the noderole wait for its node instead of erring. */
+export type JobResult = JigOutcome
 
 export interface Completion {
   readonly job: ClaimedJob
@@ -252,7 +250,7 @@ export class JobQueue {
         const info = alive.get(job.noderoleId)
         const plan = result.ok
           ? planSuccess(graph, job.noderoleId, info?.alive ?? false)
-          : result.nodeDead
+          : result.nodeUnreachable
             ? planSuccess(graph, job.noderoleId, false)
             : planFailure(graph, job.noderoleId)
         withPlan(graph, plan)

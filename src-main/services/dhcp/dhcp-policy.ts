@@ -122,47 +122,37 @@ export function buildReply(
   }
   const guid = request.options.get(Option.CLIENT_UUID)
   if (guid && config.proxy) o.set(Option.CLIENT_UUID, guid)
-  return {
-    op: 2,
-    htype: request.htype,
-    hlen: request.hlen,
-    hops: 0,
-    xid: request.xid,
-    secs: 0,
+  return replyTo(request, {
     flags: request.flags,
     ciaddr: request.ciaddr,
     yiaddr: options.withAddress && binding ? binding.address : '0.0.0.0',
     siaddr: file && !isIpxe(request) ? config.serverAddress : '0.0.0.0',
-    giaddr: request.giaddr,
-    chaddr: request.chaddr,
-    sname: '',
     file: file ?? '',
     options: o
-  }
+  })
+}
+
+/** A BOOTREPLY to `request`: its transaction, hardware address and relay, with these fields. */
+function replyTo(
+  request: DhcpPacket,
+  fields: Pick<DhcpPacket, 'flags' | 'ciaddr' | 'yiaddr' | 'siaddr' | 'file' | 'options'>
+): DhcpPacket {
+  return { op: 2, htype: request.htype, hlen: request.hlen, hops: 0, xid: request.xid, secs: 0, giaddr: request.giaddr, chaddr: request.chaddr, sname: '', ...fields }
 }
 
 export function buildNak(request: DhcpPacket, config: DhcpConfig, message: string): DhcpPacket {
-  return {
-    op: 2,
-    htype: request.htype,
-    hlen: request.hlen,
-    hops: 0,
-    xid: request.xid,
-    secs: 0,
+  return replyTo(request, {
     flags: request.flags | 0x8000,
     ciaddr: '0.0.0.0',
     yiaddr: '0.0.0.0',
     siaddr: '0.0.0.0',
-    giaddr: request.giaddr,
-    chaddr: request.chaddr,
-    sname: '',
     file: '',
     options: new Map([
       [Option.MESSAGE_TYPE, opt.u8(MessageType.NAK)],
       [Option.SERVER_ID, opt.ip(config.serverAddress)],
       [Option.MESSAGE, opt.text(message.slice(0, 200))]
     ])
-  }
+  })
 }
 
 /** Where a reply goes: the relay, the client's own address when it has one, else broadcast. */
