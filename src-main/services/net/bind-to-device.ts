@@ -10,7 +10,14 @@ import { fileURLToPath } from 'node:url'
 interface NetbindAddon {
   bindToDevice(fd: number, ifname: string): void
   sendRouterAdvertisement(ifname: string, prefix: Buffer, prefixLength: number, validSeconds: number, preferredSeconds: number): void
+  startSolicitationResponder(ifname: string, prefix: Buffer, prefixLength: number, validSeconds: number, preferredSeconds: number): ResponderHandle
+  stopSolicitationResponder(handle: ResponderHandle): void
+  solicitationsAnswered(handle: ResponderHandle): number
 }
+
+/** The addon's opaque handle of a running responder. */
+declare const responderHandle: unique symbol
+type ResponderHandle = { readonly [responderHandle]: true }
 
 let addon: NetbindAddon | undefined
 
@@ -48,4 +55,21 @@ export function bindSocketToDevice(socket: Socket, ifname: string): void {
 /** One unsolicited IPv6 router advertisement (not a default router) with an on-link SLAAC prefix. */
 export function sendRouterAdvertisement(ifname: string, prefix: Buffer, prefixLength: number, validSeconds: number, preferredSeconds: number): void {
   load().sendRouterAdvertisement(ifname, prefix, prefixLength, validSeconds, preferredSeconds)
+}
+
+export interface SolicitationResponder {
+  /** Advertisements sent in answer to solicitations so far. */
+  answered(): number
+  /** Idempotent. */
+  stop(): void
+}
+
+/** Answers every IPv6 router solicitation on the interface with our advertisement, unicast. */
+export function startSolicitationResponder(ifname: string, prefix: Buffer, prefixLength: number, validSeconds: number, preferredSeconds: number): SolicitationResponder {
+  const netbind = load()
+  const handle = netbind.startSolicitationResponder(ifname, prefix, prefixLength, validSeconds, preferredSeconds)
+  return {
+    answered: () => netbind.solicitationsAnswered(handle),
+    stop: () => netbind.stopSolicitationResponder(handle)
+  }
 }

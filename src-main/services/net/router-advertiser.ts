@@ -1,15 +1,19 @@
-// IPv6 router advertisements for the admin network's prefix on the served interface. iPXE waits
-// ~15 s for one before it carries on booting (the lab measured it); hosts also get their ULA
-// address by SLAAC. We advertise the prefix only: router lifetime 0, we route nothing.
+// IPv6 router advertisements for the admin network's prefix on the served interface, every 3 s and
+// in answer to each router solicitation. iPXE waits ~15 s for one before it carries on booting
+// (the lab measured it), and with periodic ones only it still waits half the period on average;
+// hosts also get their ULA address by SLAAC. We advertise the prefix only: router lifetime 0.
 import { parseCidr } from '../../barclamps/network/ip-address'
 import type { Logger } from '../../log'
-import { sendRouterAdvertisement } from './bind-to-device'
+import { sendRouterAdvertisement, startSolicitationResponder, type SolicitationResponder } from './bind-to-device'
 
 /** RFC 4861's shortest interval between unsolicited advertisements (MinRtrAdvInterval >= 3 s). */
 const INTERVAL_MS = 3_000
+const VALID_SECONDS = 86_400
+const PREFERRED_SECONDS = 14_400
 
 export class RouterAdvertiser {
   private timer: NodeJS.Timeout | undefined
+  private responder: SolicitationResponder | undefined
   private readonly prefix: Buffer
   private readonly prefixLength: number
   private failed = false
@@ -17,7 +21,9 @@ export class RouterAdvertiser {
   constructor(
     private readonly ifname: string,
     prefix: string,
-    private readonly logger: Logger
+    private readonly logger: Logger,
+    /** Unsolicited advertisements' period (tests lengthen it to see the answers alone). */
+    private readonly intervalMs: number = INTERVAL_MS
   ) {
     const cidr = parseCidr(prefix)
     if (typeof cidr === 'string' || cidr.family !== 6) throw new Error(`not an IPv6 prefix: ${prefix}`)
@@ -29,18 +35,30 @@ export class RouterAdvertiser {
   start(): void {
     if (this.timer) return
     this.advertise()
-    this.timer = setInterval(() => this.advertise(), INTERVAL_MS)
+    this.timer = setInterval(() => this.advertise(), this.intervalMs)
     this.timer.unref()
+    try {
+      this.responder = startSolicitationResponder(this.ifname, this.prefix, this.prefixLength, VALID_SECONDS, PREFERRED_SECONDS)
+    } catch (err) {
+      this.logger.warn({ err, interface: this.ifname }, 'cannot answer IPv6 router solicitations; boot clients wait for the periodic advertisement')
+    }
+  }
+
+  /** Advertisements sent in answer to solicitations. */
+  answered(): number {
+    return this.responder?.answered() ?? 0
   }
 
   stop(): void {
     clearInterval(this.timer)
     this.timer = undefined
+    this.responder?.stop()
+    this.responder = undefined
   }
 
   private advertise(): void {
     try {
-      sendRouterAdvertisement(this.ifname, this.prefix, this.prefixLength, 86_400, 14_400)
+      sendRouterAdvertisement(this.ifname, this.prefix, this.prefixLength, VALID_SECONDS, PREFERRED_SECONDS)
       this.failed = false
     } catch (err) {
       // Said once per outage (no IPv6 link-local yet, IPv6 off), not every 3 s.
