@@ -236,7 +236,7 @@ async function benchDhcp(t: BenchTopology, app: CrowbarApp, networkId: number, w
     dnsServers: [o.serverAddress],
     domain: DNS_DOMAIN,
     leaseSeconds: 3600,
-    bootFiles: { bios: 'undionly.kpxe', uefi: 'ipxe.efi' },
+    bootFiles: { bios: 'undionly.kpxe', uefi: 'ipxe.efi', uefiLocal: null },
     ipxeScriptUrl: (mac) => `http://${o.serverAddress}:8702/boot/${mac}.ipxe`,
     proxy: false
   }

@@ -24,6 +24,7 @@ describe('boot services on an interface', () => {
     await mkdir(join(assets, 'discovery'), { recursive: true })
     await writeFile(join(assets, 'undionly.kpxe'), Buffer.from(Array.from({ length: 70_000 }, (_, i) => (i * 7) & 0xff)))
     await writeFile(join(assets, 'discovery', 'vmlinuz'), 'kernel')
+    await writeFile(join(assets, 'grub-local.efi'), 'MZ local-boot loader')
     app = await startApp({
       dataDir: join(dir, 'data'),
       logger: createRootLogger('silent'),
@@ -90,8 +91,19 @@ describe('boot services on an interface', () => {
     expect(first.stdout).toMatch(`kernel ${http}/files/discovery/vmlinuz initrd=initrd.img`)
     const set = await link.exec('curl', ['-sS', '-X', 'POST', '-H', 'Content-Type: application/json', '-d', '{"bootenv":"local"}', `${http}/api/node/${registered.node_id}/bootenv`])
     expect(JSON.parse(set.stdout)).toEqual({ id: registered.node_id, bootenv: 'local' })
-    expect((await link.exec('curl', ['-sS', `${http}/boot/52-54-00-c0-ff-ee.ipxe`])).stdout).toMatch(/^#!ipxe\n.*\nexit\n$/)
+    // local: BIOS iPXE exits to the disk; UEFI iPXE chains the local-boot loader (exit if it fails).
+    expect((await link.exec('curl', ['-sS', `${http}/boot/52-54-00-c0-ff-ee.ipxe`])).stdout).toBe(
+      `#!ipxe\n# bootenv local: boot the installed system on the local disk\niseq \${platform} efi || exit\nchain --autofree ${http}/files/grub-local.efi || exit\n`
+    )
     expect((await link.exec('curl', ['-sS', `${http}/files/discovery/vmlinuz`])).stdout).toBe('kernel')
+    // UEFI firmware PXE (no iPXE) of a node in local gets the local-boot loader by TFTP, never a
+    // reply without a file (edk2 would wait ~3 min in PXE and HTTP boot before its disk).
+    await rm(join(dir, 'udhcpc.env'), { force: true })
+    const uefi = await link.exec('busybox', ['udhcpc', '-i', link.peerIf, '-n', '-q', '-f', '-t', '4', '-T', '1', '-s', script, '-V', 'PXEClient:Arch:00007:UNDI:003016', '-x', '0x5d:0007'], 20_000)
+    expect(uefi.code).toBe(0)
+    const uefiEnv = await readFile(join(dir, 'udhcpc.env'), 'utf8')
+    expect(uefiEnv).toMatch(/^boot_file=grub-local\.efi$/m)
+    expect(uefiEnv).toMatch(`siaddr=${link.hostAddress}`)
 
     // TFTP: the BIOS boot file, byte-identical.
     const got = join(dir, 'got.kpxe')

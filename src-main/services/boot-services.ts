@@ -2,10 +2,13 @@
 // and DNS, composed from the admin network in the store, kept current by the DHCP and DNS
 // database roles. Started only when the operator names an interface.
 import { spawnSync } from 'node:child_process'
+import { existsSync } from 'node:fs'
 import { networkInterfaces } from 'node:os'
+import { join } from 'node:path'
 import type { RoleHookRunner } from '../annealer/role-hooks'
 import { DHCP_DATABASE_ROLE, syncNodeMacs } from '../barclamps/boot/dhcp-database'
 import { DNS_DATABASE_ROLE, DnsDatabase } from '../barclamps/boot/dns-database'
+import { UEFI_LOCAL_LOADER } from '../barclamps/provisioner/local-boot'
 import type { DomainContext } from '../domain/context'
 import type { Logger } from '../log'
 import { DhcpLeases } from './dhcp/dhcp-leases'
@@ -187,7 +190,7 @@ export class BootServices {
         dnsServers: [iface.address],
         domain: this.options.domain,
         leaseSeconds,
-        bootFiles: { bios: 'undionly.kpxe', uefi: 'ipxe.efi' },
+        bootFiles: { bios: 'undionly.kpxe', uefi: 'ipxe.efi', uefiLocal: this.localBootLoader() },
         // Dashes, not colons: iPXE percent-escapes colons in the path it requests.
         ipxeScriptUrl: (mac) => `${http.baseUrl}/boot/${mac.replaceAll(':', '-')}.ipxe`,
         proxy: this.options.proxyDhcp
@@ -201,6 +204,17 @@ export class BootServices {
       this.stack.push(ra)
     }
     logger.info({ interface: this.options.interface, address: iface.address, http: http.baseUrl, proxyDhcp: this.options.proxyDhcp }, 'boot services ready')
+  }
+
+  /** The UEFI local-boot loader when the boot assets have it (build-images makes it), else null. */
+  private localBootLoader(): string | null {
+    const dir = this.options.assetsDir
+    if (dir && existsSync(join(dir, UEFI_LOCAL_LOADER))) return UEFI_LOCAL_LOADER
+    this.options.logger.warn(
+      { assetsDir: dir ?? null },
+      `no ${UEFI_LOCAL_LOADER} in the boot assets: UEFI nodes in bootenv local wait for their firmware's PXE and HTTP boot to time out (~3 min) before the disk; run npm run build:images`
+    )
+    return null
   }
 
   async stop(): Promise<void> {

@@ -1,6 +1,7 @@
 # shellcheck shell=bash
 # Sourced by build-images.sh (in a subshell, with its helpers): the discovery image (kernel and
-# initramfs) and the iPXE boot files, into $OUT/discovery and $OUT.
+# initramfs), the iPXE boot files and the UEFI local-boot loader (grub-local.efi), into
+# $OUT/discovery and $OUT.
 
 require_tools dpkg-deb=dpkg cpio=cpio zstd=zstd readelf=binutils
 
@@ -23,12 +24,15 @@ mapfile -t library_packages < <(
     "${TOOL_PACKAGES[@]}" 2>/dev/null | grep -E '^(lib[a-z0-9.+-]+|zlib1g)$' | sort -u
 )
 ((${#library_packages[@]} > 0)) || die "apt-cache depends found no library packages for ${TOOL_PACKAGES[*]}"
-PACKAGES=("${TOOL_PACKAGES[@]}" "${library_packages[@]}" "$kernel_package" ipxe)
+# GRUB for the UEFI local-boot loader: grub-mkimage (grub-common) and its x86_64-efi modules.
+GRUB_PACKAGES=(grub-common grub-efi-amd64-bin)
+GRUB_MODULES=(memdisk tar normal configfile minicmd echo test search search_fs_file chain part_gpt part_msdos fat)
+PACKAGES=("${TOOL_PACKAGES[@]}" "${library_packages[@]}" "$kernel_package" ipxe "${GRUB_PACKAGES[@]}")
 
 # Package file names carry their versions: with our own files they make the cache key.
 uris="$(apt-get download --print-uris "${PACKAGES[@]}" 2>&1)" || die "apt-get cannot resolve the packages (try apt-get update): ${uris}"
 inputs_hash="$(inputs_hash_of discovery "$uris")"
-if up_to_date discovery "$inputs_hash" discovery/vmlinuz discovery/initrd.img undionly.kpxe ipxe.efi snponly.efi; then
+if up_to_date discovery "$inputs_hash" discovery/vmlinuz discovery/initrd.img undionly.kpxe ipxe.efi snponly.efi grub-local.efi; then
   return 0
 fi
 
@@ -38,7 +42,7 @@ trap 'rm -rf "$WORK"' EXIT
 DEBS="$WORK/debs"
 PKGROOT="$WORK/pkgroot"
 ROOT="$WORK/initrd"
-mkdir -p "$DEBS" "$PKGROOT" "$ROOT" "$WORK/kernel" "$WORK/ipxe"
+mkdir -p "$DEBS" "$PKGROOT" "$ROOT" "$WORK/kernel" "$WORK/ipxe" "$WORK/grub"
 
 say "discovery: downloading ${#PACKAGES[@]} packages (kernel: $kernel_package)"
 # As root, apt's sandbox user cannot write a private temp dir: download as root there.
@@ -48,6 +52,7 @@ for deb in "$DEBS"/*.deb; do
   case "$(basename "$deb")" in
     linux-image-*) dpkg-deb -x "$deb" "$WORK/kernel" ;;
     ipxe_*) dpkg-deb -x "$deb" "$WORK/ipxe" ;;
+    grub-common_* | grub-efi-amd64-bin_*) dpkg-deb -x "$deb" "$WORK/grub" ;;
     *) dpkg-deb -x "$deb" "$PKGROOT" ;;
   esac
 done
@@ -176,6 +181,20 @@ for f in usr/lib/ipxe/undionly.kpxe usr/lib/ipxe/snponly.efi boot/ipxe.efi; do
   [ -f "$WORK/ipxe/$f" ] || die "the ipxe package has no $f"
   cp "$WORK/ipxe/$f" "$STAGE/"
 done
+
+# The UEFI local-boot loader: Debian's GRUB, every module built in (it loads nothing over the
+# network), our config as (memdisk)/grub.cfg read by normal mode. The embedded -c config only
+# points the prefix there: it runs in rescue mode (no `if`, no comments), and -p alone gets
+# /boot/grub appended. grub-mkimage runs from the package on this machine's libraries.
+grub_mkimage="$WORK/grub/usr/bin/grub-mkimage"
+[ -x "$grub_mkimage" ] || die "grub-common has no usr/bin/grub-mkimage"
+mkdir -p "$WORK/grub-memdisk"
+cp "$HERE/discovery/grub-local.cfg" "$WORK/grub-memdisk/grub.cfg"
+printf 'set prefix=(memdisk)/\n' >"$WORK/grub-embedded.cfg"
+tar --format=ustar --owner=0 --group=0 --numeric-owner --mtime="@$epoch" -cf "$WORK/grub-memdisk.tar" -C "$WORK/grub-memdisk" grub.cfg
+grub_out="$("$grub_mkimage" -d "$WORK/grub/usr/lib/grub/x86_64-efi" -O x86_64-efi -p '(memdisk)/' \
+  -c "$WORK/grub-embedded.cfg" -m "$WORK/grub-memdisk.tar" -o "$STAGE/grub-local.efi" "${GRUB_MODULES[@]}" 2>&1)" ||
+  die "grub-mkimage failed (it needs liblzma5 and libdevmapper1.02.1: apt-get install liblzma5 libdevmapper1.02.1): $grub_out"
 
 versions="$(printf '%s\n' "$uris" | awk '{print $2}' | sed 's/\.deb$//' | sort)"
 {

@@ -1,5 +1,6 @@
 // Bootenvs as data: what a node boots next, and the iPXE script that boots it. `local` hands over
-// to the disk (iPXE `exit`), so a node that has been installed never loops back into an install.
+// to the disk (local-boot.ts), so a node that has been installed never loops back into an install.
+import { localBootIpxeScript } from './local-boot'
 
 export interface Bootenv {
   readonly name: string
@@ -35,7 +36,7 @@ export interface IpxeContext {
 /** The iPXE script for a bootenv. Unknown bootenvs boot discovery, which can recover the node. */
 export function ipxeScript(bootenv: string, ctx: IpxeContext): string {
   const env = bootenvNamed(bootenv) ?? bootenvNamed('discovery')
-  if (!env?.kernel) return `#!ipxe\n# bootenv ${bootenv}: boot the next device (the local disk)\nexit\n`
+  if (!env?.kernel) return localBootIpxeScript(bootenv, `${ctx.baseUrl}/files`)
   const files = `${ctx.baseUrl}/files`
   const args = (env.args ?? '').replaceAll('{api}', ctx.baseUrl).replaceAll('{mac}', ctx.mac)
   const initrds = env.initrds ?? []

@@ -35,7 +35,7 @@ const config: DhcpConfig = {
   dnsServers: ['192.0.2.1'],
   domain: 'lab.test',
   leaseSeconds: 3600,
-  bootFiles: { bios: 'undionly.kpxe', uefi: 'ipxe.efi' },
+  bootFiles: { bios: 'undionly.kpxe', uefi: 'ipxe.efi', uefiLocal: 'grub-local.efi' },
   ipxeScriptUrl: (mac) => `http://192.0.2.1:8700/boot/${mac}.ipxe`,
   proxy: false
 }
@@ -76,11 +76,15 @@ describe('DHCP codec', () => {
 })
 
 describe('DHCP policy', () => {
-  it('chooses BIOS, UEFI, or the iPXE script, and no file for a node that boots locally', () => {
-    expect(bootFileFor(pxeDiscover([[Option.CLIENT_ARCH, opt.u16(0)]]), null, config)).toBe('undionly.kpxe')
+  it('chooses BIOS, UEFI, or the iPXE script; a BIOS node that boots locally gets no file, a UEFI one the local-boot loader', () => {
+    const local = { address: '192.0.2.50', hostname: 'n1', bootenv: 'local' }
+    const bios = pxeDiscover([[Option.CLIENT_ARCH, opt.u16(0)]])
+    expect(bootFileFor(bios, null, config)).toBe('undionly.kpxe')
     expect(bootFileFor(pxeDiscover(), null, config)).toBe('ipxe.efi')
     expect(bootFileFor(pxeDiscover([[Option.USER_CLASS, opt.text('iPXE')]]), null, config)).toBe('http://192.0.2.1:8700/boot/52:54:00:12:34:56.ipxe')
-    expect(bootFileFor(pxeDiscover(), { address: '192.0.2.50', hostname: 'n1', bootenv: 'local' }, config)).toBeNull()
+    expect(bootFileFor(bios, local, config)).toBeNull()
+    expect(bootFileFor(pxeDiscover(), local, config)).toBe('grub-local.efi')
+    expect(bootFileFor(pxeDiscover(), local, { ...config, bootFiles: { ...config.bootFiles, uefiLocal: null } })).toBeNull()
   })
 
   it('tells iPXE not to wait for ProxyDHCP (175.176 = 1)', () => {

@@ -20,7 +20,16 @@ export interface DhcpConfig {
   readonly dnsServers: readonly string[]
   readonly domain: string
   readonly leaseSeconds: number
-  readonly bootFiles: { readonly bios: string; readonly uefi: string }
+  readonly bootFiles: {
+    readonly bios: string
+    readonly uefi: string
+    /**
+     * What a UEFI firmware in bootenv `local` gets: a GRUB image that chainloads the installed
+     * system's loader. Without a file edk2 waits ~60 s for a "valid offer", then tries HTTP boot
+     * over IPv4 and IPv6 (~60 s each) before the disk; null when the asset is not there.
+     */
+    readonly uefiLocal: string | null
+  }
   /** The HTTP URL of a client's iPXE script. */
   readonly ipxeScriptUrl: (mac: string) => string
   /** proxyDHCP: another server hands out addresses; we answer PXE boot information only. */
@@ -79,9 +88,10 @@ export function isPxeClient(p: DhcpPacket): boolean {
 /** The boot file for this client, or null to let its firmware boot the next device (the disk). */
 export function bootFileFor(p: DhcpPacket, binding: ClientBinding | null, config: DhcpConfig): string | null {
   if (isIpxe(p)) return config.ipxeScriptUrl(p.chaddr)
-  if (binding?.bootenv === 'local') return null
   if (!isPxeClient(p)) return null
   const arch = clientArch(p) ?? 0
+  // BIOS PXE given no file moves on to the disk at once; UEFI needs the local-boot loader.
+  if (binding?.bootenv === 'local') return arch === 0 ? null : config.bootFiles.uefiLocal
   return arch === 0 ? config.bootFiles.bios : config.bootFiles.uefi
 }
 

@@ -68,7 +68,7 @@ describe('DHCP server with real clients in a namespace', () => {
       dnsServers: [link.hostAddress],
       domain: 'lab.test',
       leaseSeconds: 600,
-      bootFiles: { bios: 'undionly.kpxe', uefi: 'ipxe.efi' },
+      bootFiles: { bios: 'undionly.kpxe', uefi: 'ipxe.efi', uefiLocal: 'grub-local.efi' },
       ipxeScriptUrl: (mac) => `http://${link.hostAddress}:8700/boot/${mac}.ipxe`,
       proxy: false
     }
