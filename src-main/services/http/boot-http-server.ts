@@ -1,15 +1,22 @@
-// HTTP boot, facing the rack: per-node iPXE scripts, kernels and initrds from the boot assets
-// directory (confined to it), and the node-facing API booting machines use (register, report
-// alive/dead, set their own bootenv). Separate from the operator API, which stays on loopback.
+// HTTP boot, facing the rack: per-node iPXE scripts and installer answer files, kernels and
+// initrds from the boot assets directory (confined to it), and the node-facing API booting machines
+// use (register, report alive/dead, set their own bootenv). Separate from the operator API, which
+// stays on loopback.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { z } from 'zod'
 import { resolveInside, streamFile } from '../../api/static-files'
 import { describeIssues } from '../../api/operations'
+import { clusterDomain } from '../../barclamps/network/admin-bootstrap'
+import { parseCidr } from '../../barclamps/network/ip-address'
+import { AnswerFileError, renderAutoinstall, renderPreseed, type AnswerInputs } from '../../barclamps/provisioner/answer-files'
 import { ipxeScript } from '../../barclamps/provisioner/bootenvs'
 import { registerNode, RegistrationSchema } from '../../barclamps/provisioner/node-registration'
+import { OS_INSTALL_ROLE } from '../../barclamps/provisioner/provisioner-barclamp'
+import { isJsonObject, mergeLayers, parseJsonObject } from '../../domain/attributes'
 import type { DomainContext } from '../../domain/context'
 import { CrowbarError } from '../../domain/errors'
+import { runInputs } from '../../domain/noderoles'
 import { updateNode } from '../../domain/nodes'
 import type { Logger } from '../../log'
 
@@ -26,7 +33,9 @@ export interface BootHttpOptions {
 
 const MAX_BODY = 256 * 1024
 const AliveSchema = z.object({ alive: z.boolean() }).strict()
-const BootenvSchema = z.object({ bootenv: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/) }).strict()
+const BootenvSchema = z.object({ bootenv: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/) }).strict()
+/** The site's mirror for the installer bootenvs, unless the node's provisioner-os-install attributes name one. */
+export const MIRROR_SETTING = 'provisioner.mirror'
 
 export class BootHttpServer {
   private server: Server | undefined
@@ -89,15 +98,25 @@ export class BootHttpServer {
     const script = /^\/boot\/([0-9a-fA-F:-]{17})\.ipxe$/.exec(path)
     if (req.method === 'GET' && script?.[1]) {
       const mac = script[1].toLowerCase().replaceAll('-', ':')
-      const known = await ctx.db
-        .selectFrom('node_macs')
-        .innerJoin('nodes', 'nodes.id', 'node_macs.node_id')
-        .select('nodes.bootenv')
-        .where('node_macs.mac', '=', mac)
-        .executeTakeFirst()
-      res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store' })
-      res.end(ipxeScript(known?.bootenv ?? 'discovery', { baseUrl: this.baseUrl, mac }))
+      const known = await this.nodeByMac(mac)
+      const names = known ? await this.hostAndDomain(known.name) : undefined
+      text(res, 200, ipxeScript(known?.bootenv ?? 'discovery', { baseUrl: this.baseUrl, mac, ...names }))
       return
+    }
+    const answer = /^\/answers\/([0-9a-fA-F:-]{17})\/(preseed\.cfg|user-data|meta-data)$/.exec(path)
+    if (req.method === 'GET' && answer?.[1] && answer[2]) {
+      const mac = answer[1].toLowerCase().replaceAll('-', ':')
+      const inputs = await this.answerInputs(mac)
+      if ('status' in inputs) return text(res, inputs.status, `${inputs.message}\n`)
+      try {
+        const file = answer[2]
+        if (file === 'preseed.cfg') return text(res, 200, renderPreseed(inputs))
+        const rendered = renderAutoinstall(inputs)
+        return text(res, 200, file === 'user-data' ? rendered.userData : rendered.metaData)
+      } catch (err) {
+        if (err instanceof AnswerFileError) return text(res, 409, `cannot render ${answer[2]} for the node with MAC ${mac}: ${err.message}\n`)
+        throw err
+      }
     }
     if (req.method === 'GET' && path.startsWith('/files/')) {
       // resolveInside decodes the raw path itself (once), and checks containment on the real path.
@@ -144,6 +163,96 @@ export class BootHttpServer {
     }
     json(res, 404, { error: `nothing at ${req.method} ${path}` })
   }
+
+  private async nodeByMac(mac: string) {
+    return this.options.ctx.db
+      .selectFrom('node_macs')
+      .innerJoin('nodes', 'nodes.id', 'node_macs.node_id')
+      .select(['nodes.id', 'nodes.name', 'nodes.bootenv', 'nodes.discovery'])
+      .where('node_macs.mac', '=', mac)
+      .executeTakeFirst()
+  }
+
+  /** A node named by its FQDN splits there; a bare name is in the cluster domain. */
+  private async hostAndDomain(name: string): Promise<{ hostname: string; domain: string }> {
+    const dot = name.indexOf('.')
+    if (dot > 0) return { hostname: name.slice(0, dot), domain: name.slice(dot + 1) }
+    return { hostname: name, domain: await clusterDomain(this.options.ctx) }
+  }
+
+  /** What a node's answer files are rendered from: the store, read at each request. */
+  private async answerInputs(mac: string): Promise<AnswerInputs | { status: number; message: string }> {
+    const { db } = this.options.ctx
+    const node = await this.nodeByMac(mac)
+    if (!node) return { status: 404, message: `no node has MAC ${mac}: a machine gets answer files once it has registered (booted discovery)` }
+    const allocations = await db
+      .selectFrom('network_allocations')
+      .innerJoin('networks', 'networks.id', 'network_allocations.network_id')
+      .select(['networks.id as network_id', 'networks.v4_subnet', 'networks.v6prefix', 'network_allocations.family', 'network_allocations.address'])
+      .where('network_allocations.node_id', '=', node.id)
+      .where('networks.category', '=', 'admin')
+      .orderBy('networks.id')
+      .execute()
+    const v4 = allocations.find((a) => a.family === 4)
+    const v4net = v4?.v4_subnet ? parseCidr(v4.v4_subnet) : undefined
+    if (!v4 || !v4net || typeof v4net === 'string') {
+      return { status: 409, message: `node ${node.name} has no IPv4 address on an admin network: bind it to the admin network's role, then boot the installer` }
+    }
+    const v6 = allocations.find((a) => a.family === 6 && a.network_id === v4.network_id)
+    const v6net = v6?.v6prefix ? parseCidr(v6.v6prefix) : undefined
+    const router = await db
+      .selectFrom('network_routers')
+      .select('address')
+      .where('network_id', '=', v4.network_id)
+      .where('family', '=', 4)
+      .orderBy('pref')
+      .executeTakeFirst()
+    const setting = await db.selectFrom('settings').select('value').where('key', '=', MIRROR_SETTING).executeTakeFirst()
+    const attributes = await this.installAttributes(node.id)
+    return {
+      ...(await this.hostAndDomain(node.name)),
+      mac,
+      // The boot services' DNS server listens where HTTP boot does.
+      ipv4: { address: v4.address, prefixLength: v4net.prefixLength, router: router?.address ?? null, nameservers: [this.options.address] },
+      ipv6: v6 && v6net && typeof v6net !== 'string' ? { address: v6.address, prefixLength: v6net.prefixLength } : null,
+      adminPublicKey: this.options.adminPublicKey,
+      mirror: attributes.mirror ?? setting?.value ?? null,
+      disk: attributes.disk ?? firstRegisteredDisk(node.discovery),
+      bootenvUrl: `${this.baseUrl}/api/node/${node.id}/bootenv`
+    }
+  }
+
+  /** `provisioner.mirror` and `provisioner.install_disk` as the node's provisioner-os-install noderole merges them. */
+  private async installAttributes(nodeId: number): Promise<{ mirror?: string; disk?: string }> {
+    const { db } = this.options.ctx
+    const nr = await db
+      .selectFrom('noderoles')
+      .innerJoin('roles', 'roles.id', 'noderoles.role_id')
+      .select('noderoles.id')
+      .where('noderoles.node_id', '=', nodeId)
+      .where('roles.name', '=', OS_INSTALL_ROLE)
+      .orderBy('noderoles.id', 'desc')
+      .executeTakeFirst()
+    const input = nr ? (await runInputs(db, [nr.id])).get(nr.id) : undefined
+    const provisioner = input ? mergeLayers(input.layers).provisioner : undefined
+    if (!isJsonObject(provisioner)) return {}
+    const { mirror, install_disk: disk } = provisioner
+    return { ...(typeof mirror === 'string' && mirror ? { mirror } : {}), ...(typeof disk === 'string' && disk ? { disk } : {}) }
+  }
+}
+
+/** The first disk the discovery image registered, as a /dev path. */
+function firstRegisteredDisk(discovery: string): string | null {
+  const disks = parseJsonObject(discovery).disks
+  const first = Array.isArray(disks) ? disks[0] : undefined
+  const name = isJsonObject(first) && typeof first.name === 'string' ? first.name : ''
+  if (!name) return null
+  return name.startsWith('/dev/') ? name : `/dev/${name}`
+}
+
+function text(res: ServerResponse, status: number, body: string): void {
+  res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store' })
+  res.end(body)
 }
 
 function json(res: ServerResponse, status: number, body: unknown): void {
