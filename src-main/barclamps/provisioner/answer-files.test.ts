@@ -2,6 +2,7 @@
 // (debconf-set-selections, sh, PyYAML); and every attempt to inject a line, a command or a key refused.
 import { spawnSync } from 'node:child_process'
 import { mkdtemp, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
+import { existsSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -37,11 +38,13 @@ function preseedValue(text: string, question: string): string | undefined {
   return line?.split(' ').slice(3).join(' ')
 }
 
-const pyYaml = spawnSync('python3', ['-c', 'import yaml'], { encoding: 'utf8' }).status === 0
+// Debian's python3 (with python3-yaml, which CI installs) rather than whatever python3 PATH finds.
+const python = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3'
+const pyYaml = spawnSync(python, ['-c', 'import yaml'], { encoding: 'utf8' }).status === 0
 
 /** YAML to JSON by PyYAML's safe loader (the parser cloud-init uses). */
 function parseYaml(text: string): unknown {
-  const out = spawnSync('python3', ['-c', 'import json, sys, yaml; print(json.dumps(yaml.safe_load(sys.stdin.read())))'], { input: text, encoding: 'utf8' })
+  const out = spawnSync(python, ['-c', 'import json, sys, yaml; print(json.dumps(yaml.safe_load(sys.stdin.read())))'], { input: text, encoding: 'utf8' })
   if (out.status !== 0) throw new Error(`PyYAML refused it: ${out.stderr}`)
   return JSON.parse(out.stdout) as unknown
 }
