@@ -1,14 +1,14 @@
-// Prints one line, "tests: N passed, N failed, N skipped", from the JSON reports of vitest and
-// Playwright that `npm test` writes under test-results/.
+// Prints one line, "N passed, N failed, N skipped", from the JSON reports of vitest and Playwright
+// that `npm test` writes under test-results/, and of the lab (`npm run test:lab`).
 import { existsSync, readFileSync } from 'node:fs'
 
 let passed = 0
 let failed = 0
 let skipped = 0
 
-const unit = 'test-results/unit.json'
-if (existsSync(unit)) {
-  const r = JSON.parse(readFileSync(unit, 'utf8'))
+for (const vitestReport of ['test-results/unit.json', 'test-results/lab-vitest.json']) {
+  if (!existsSync(vitestReport)) continue
+  const r = JSON.parse(readFileSync(vitestReport, 'utf8'))
   passed += r.numPassedTests ?? 0
   failed += r.numFailedTests ?? 0
   skipped += (r.numPendingTests ?? 0) + (r.numTodoTests ?? 0)
