@@ -100,10 +100,24 @@ static int open_icmp6_socket(const char *name, size_t len, unsigned int ifindex,
   return 0;
 }
 
-// (ifname, prefix: Buffer(16), prefixLength, valid, preferred), checked; throws and returns false
-// when one is wrong.
-static bool read_ra_arguments(napi_env env, napi_value *argv, char *name, size_t *len, unsigned char **prefix, uint32_t *plen, uint32_t *valid, uint32_t *preferred) {
-  if (napi_get_value_string_utf8(env, argv[0], name, IFNAMSIZ + 1, len) != napi_ok || *len == 0 || *len >= IFNAMSIZ) {
+// The arguments both RA functions take: (ifname, prefix: Buffer(16), prefixLength, valid, preferred).
+typedef struct {
+  char name[IFNAMSIZ + 1];
+  size_t len;
+  unsigned char *prefix;
+  uint32_t plen, valid, preferred;
+  unsigned int ifindex;
+} ra_call;
+
+// Reads and checks a call's arguments; throws and returns false when one is wrong.
+static bool read_ra_call(napi_env env, napi_callback_info info, const char *usage, ra_call *c) {
+  size_t argc = 5;
+  napi_value argv[5];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 5) {
+    napi_throw_type_error(env, NULL, usage);
+    return false;
+  }
+  if (napi_get_value_string_utf8(env, argv[0], c->name, sizeof(c->name), &c->len) != napi_ok || c->len == 0 || c->len >= IFNAMSIZ) {
     napi_throw_type_error(env, NULL, "ifname must be a non-empty interface name shorter than 16 bytes");
     return false;
   }
@@ -115,44 +129,35 @@ static bool read_ra_arguments(napi_env env, napi_value *argv, char *name, size_t
     napi_throw_type_error(env, NULL, "prefix must be a 16-byte Buffer");
     return false;
   }
-  if (napi_get_value_uint32(env, argv[2], plen) != napi_ok || *plen > 128 ||
-      napi_get_value_uint32(env, argv[3], valid) != napi_ok || napi_get_value_uint32(env, argv[4], preferred) != napi_ok) {
+  if (napi_get_value_uint32(env, argv[2], &c->plen) != napi_ok || c->plen > 128 ||
+      napi_get_value_uint32(env, argv[3], &c->valid) != napi_ok || napi_get_value_uint32(env, argv[4], &c->preferred) != napi_ok) {
     napi_throw_type_error(env, NULL, "prefixLength must be 0-128 and lifetimes non-negative integers");
     return false;
   }
-  *prefix = (unsigned char *)data;
+  c->prefix = (unsigned char *)data;
+  c->ifindex = if_nametoindex(c->name);
+  if (c->ifindex == 0) {
+    throw_errno(env, c->name, ENODEV);
+    return false;
+  }
   return true;
 }
 
 // sendRouterAdvertisement(ifname, prefix: Buffer(16), prefixLength, validSeconds, preferredSeconds):
 // one unsolicited RA to ff02::1 on the interface.
 static napi_value send_router_advertisement(napi_env env, napi_callback_info info) {
-  size_t argc = 5;
-  napi_value argv[5];
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 5) {
-    napi_throw_type_error(env, NULL, "sendRouterAdvertisement(ifname, prefix, prefixLength, valid, preferred) takes five arguments");
-    return NULL;
-  }
-  char name[IFNAMSIZ + 1];
-  size_t len = 0;
-  unsigned char *prefix = NULL;
-  uint32_t plen, valid, preferred;
-  if (!read_ra_arguments(env, argv, name, &len, &prefix, &plen, &valid, &preferred)) return NULL;
-  unsigned int ifindex = if_nametoindex(name);
-  if (ifindex == 0) {
-    throw_errno(env, name, ENODEV);
-    return NULL;
-  }
+  ra_call c;
+  if (!read_ra_call(env, info, "sendRouterAdvertisement(ifname, prefix, prefixLength, valid, preferred) takes five arguments", &c)) return NULL;
   int fd = -1;
-  int err = open_icmp6_socket(name, len, ifindex, &fd);
+  int err = open_icmp6_socket(c.name, c.len, c.ifindex, &fd);
   if (err != 0) {
     throw_errno(env, "opening the ICMPv6 socket", err);
     return NULL;
   }
   unsigned char packet[RA_BYTES];
-  build_router_advertisement(packet, prefix, plen, valid, preferred);
+  build_router_advertisement(packet, c.prefix, c.plen, c.valid, c.preferred);
   struct sockaddr_in6 dst;
-  all_nodes(&dst, ifindex);
+  all_nodes(&dst, c.ifindex);
   ssize_t sent = sendto(fd, packet, sizeof(packet), 0, (struct sockaddr *)&dst, sizeof(dst));
   err = errno;
   close(fd);
@@ -247,29 +252,15 @@ static void rs_finalize(napi_env env, void *data, void *hint) {
 // startSolicitationResponder(ifname, prefix, prefixLength, valid, preferred) -> handle: answers
 // each router solicitation on the interface with our advertisement until stopped.
 static napi_value start_solicitation_responder(napi_env env, napi_callback_info info) {
-  size_t argc = 5;
-  napi_value argv[5];
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 5) {
-    napi_throw_type_error(env, NULL, "startSolicitationResponder(ifname, prefix, prefixLength, valid, preferred) takes five arguments");
-    return NULL;
-  }
-  char name[IFNAMSIZ + 1];
-  size_t len = 0;
-  unsigned char *prefix = NULL;
-  uint32_t plen, valid, preferred;
-  if (!read_ra_arguments(env, argv, name, &len, &prefix, &plen, &valid, &preferred)) return NULL;
-  unsigned int ifindex = if_nametoindex(name);
-  if (ifindex == 0) {
-    throw_errno(env, name, ENODEV);
-    return NULL;
-  }
+  ra_call c;
+  if (!read_ra_call(env, info, "startSolicitationResponder(ifname, prefix, prefixLength, valid, preferred) takes five arguments", &c)) return NULL;
   uv_loop_t *loop = NULL;
   if (napi_get_uv_event_loop(env, &loop) != napi_ok || loop == NULL) {
     napi_throw_error(env, "ELOOP", "no event loop to watch the ICMPv6 socket on");
     return NULL;
   }
   int fd = -1;
-  int err = open_icmp6_socket(name, len, ifindex, &fd);
+  int err = open_icmp6_socket(c.name, c.len, c.ifindex, &fd);
   if (err == 0) {
     struct icmp6_filter filter;
     ICMP6_FILTER_SETBLOCKALL(&filter);
@@ -280,7 +271,7 @@ static napi_value start_solicitation_responder(napi_env env, napi_callback_info 
     all_routers.ipv6mr_multiaddr.s6_addr[0] = 0xff;
     all_routers.ipv6mr_multiaddr.s6_addr[1] = 0x02;
     all_routers.ipv6mr_multiaddr.s6_addr[15] = 0x02;
-    all_routers.ipv6mr_interface = ifindex;
+    all_routers.ipv6mr_interface = c.ifindex;
     if (setsockopt(fd, IPPROTO_ICMPV6, ICMP6_FILTER, &filter, sizeof(filter)) != 0 ||
         setsockopt(fd, IPPROTO_IPV6, IPV6_RECVHOPLIMIT, &on, sizeof(on)) != 0 ||
         setsockopt(fd, IPPROTO_IPV6, IPV6_JOIN_GROUP, &all_routers, sizeof(all_routers)) != 0) {
@@ -299,8 +290,8 @@ static napi_value start_solicitation_responder(napi_env env, napi_callback_info 
     return NULL;
   }
   r->fd = fd;
-  r->ifindex = ifindex;
-  build_router_advertisement(r->ra, prefix, plen, valid, preferred);
+  r->ifindex = c.ifindex;
+  build_router_advertisement(r->ra, c.prefix, c.plen, c.valid, c.preferred);
   if (uv_poll_init(loop, &r->poll, fd) != 0) {
     close(fd);
     free(r);
