@@ -24,7 +24,8 @@ import { HostKeyPins } from './jigs/ssh/host-key-pins'
 import type { Logger } from './log'
 import { BootServices, interfaceAddress, type BootServicesOptions } from './services/boot-services'
 import { clusterDomain } from './barclamps/network/admin-bootstrap'
-import { openStore, type Store } from './store/store'
+import { chosenInterface, SetupWizard, type BootControl } from './setup/setup-wizard'
+import { messageOf, openStore, type Store } from './store/store'
 
 export const VERSION = '0.1.0'
 
@@ -42,9 +43,15 @@ export interface AppOptions {
   readonly localLimit?: number
   /** First start: create the admin network and node (default: yes, with defaults); false skips it. */
   readonly bootstrap?: AdminBootstrap | false
-  /** Serve DHCP/TFTP/HTTP boot/DNS on this interface (none: no boot services). */
+  /**
+   * Wait for the install wizard (DESIGN.md §8): nothing is created and no boot services run until
+   * the operator completes it; then they run on the interface chosen there (on later starts too).
+   */
+  readonly wizard?: boolean
+  /** Serve DHCP/TFTP/HTTP boot/DNS on `interface` (none: no boot services); in wizard mode, on the chosen one. */
   readonly boot?: {
-    readonly interface: string
+    /** Not with `wizard`: the wizard chooses it. */
+    readonly interface?: string | undefined
     readonly assetsDir?: string | undefined
     readonly proxyDhcp: boolean
     readonly ports?: BootServicesOptions['ports']
@@ -62,13 +69,16 @@ export interface CrowbarApp {
   /** The admin SSH key pair (created on first start, private key 0600 in the data directory). */
   readonly adminKeys: AdminKeyPair
   readonly hostKeys: HostKeyPins
+  /** The boot services while they run (they may start later, when the install wizard is completed). */
   readonly boot: BootServices | undefined
+  readonly setup: SetupWizard
   stop(): Promise<void>
 }
 
 export const BUILT_IN_BARCLAMPS = [crowbarBarclamp, provisionerBarclamp, testBarclamp]
 
 export async function startApp(options: AppOptions): Promise<CrowbarApp> {
+  if (options.wizard && options.boot?.interface !== undefined) throw new Error('in wizard mode the operator chooses the interface: pass no boot.interface')
   const store = await openStore({ dataDir: options.dataDir, databaseUrl: options.databaseUrl })
   const feed = new ChangeFeed()
   const osInstall = new OsInstall()
@@ -83,10 +93,10 @@ export async function startApp(options: AppOptions): Promise<CrowbarApp> {
     await ensureSystemDeployment(ctx)
     for (const def of BUILT_IN_BARCLAMPS) await importBarclamp(ctx, BarclampDefinitionSchema.parse(def))
     // With an interface, the admin network is that interface's subnet and the admin node holds its address.
-    const served = options.boot ? interfaceAddress(options.boot.interface) : undefined
+    const served = options.boot?.interface ? interfaceAddress(options.boot.interface) : undefined
     const given = options.bootstrap === false ? undefined : options.bootstrap
     const first = served ? { v4Subnet: served.subnet, adminAddress: served.address, ...given } : (given ?? {})
-    if (options.bootstrap !== false && (await bootstrapAdmin(ctx, first))) {
+    if (!options.wizard && options.bootstrap !== false && (await bootstrapAdmin(ctx, first))) {
       options.logger.info('first start: created the admin network and the admin node')
     }
   } catch (err) {
@@ -132,32 +142,53 @@ export async function startApp(options: AppOptions): Promise<CrowbarApp> {
     await store.close()
     throw err
   }
-  let boot: BootServices | undefined
-  if (options.boot) {
-    boot = new BootServices({
-      ctx,
-      hooks,
-      interface: options.boot.interface,
-      domain: await clusterDomain(ctx),
-      assetsDir: options.boot.assetsDir,
-      proxyDhcp: options.boot.proxyDhcp,
-      adminPublicKey: adminKeys.publicKey,
-      logger: options.logger.child({ subsystem: 'boot' }),
-      ...(options.boot.ports ? { ports: options.boot.ports } : {})
-    })
-    try {
-      await boot.start()
-    } catch (err) {
-      await annealer?.stop()
-      await hooks.stop()
-      await store.close()
-      throw err
-    }
-    osInstall.setApiUrl(boot.httpUrl)
-  }
-  const handlers = createHandlers(ctx, { version: VERSION, location: store.location, annealer, hostKeys })
-  options.logger.info({ store: store.kind, location: store.location }, 'store ready')
   let stopped = false
+  // The one way the boot services start: at start-up on the given (or earlier chosen) interface, or
+  // when the install wizard is completed on the interface chosen there.
+  const booting: { services: BootServices | undefined; interface: string | null; error: string | null } = { services: undefined, interface: null, error: null }
+  const bootControl: BootControl = {
+    async start(iface) {
+      booting.interface = iface
+      booting.error = null
+      const services = new BootServices({
+        ctx,
+        hooks,
+        interface: iface,
+        domain: await clusterDomain(ctx),
+        assetsDir: options.boot?.assetsDir,
+        proxyDhcp: options.boot?.proxyDhcp ?? false,
+        adminPublicKey: adminKeys.publicKey,
+        logger: options.logger.child({ subsystem: 'boot' }),
+        ...(options.boot?.ports ? { ports: options.boot.ports } : {})
+      })
+      try {
+        await services.start()
+      } catch (err) {
+        booting.error = messageOf(err)
+        throw err
+      }
+      // A wizard completion that raced stop(): nothing may keep running after it.
+      if (stopped) {
+        await services.stop()
+        return
+      }
+      booting.services = services
+      osInstall.setApiUrl(services.httpUrl)
+    },
+    status: () => ({ interface: booting.interface, url: booting.services?.httpUrl ?? null, error: booting.error })
+  }
+  const setup = new SetupWizard({ ctx, boot: bootControl, logger: options.logger.child({ subsystem: 'setup' }) })
+  try {
+    const iface = options.wizard ? await chosenInterface(ctx) : options.boot?.interface
+    if (iface) await bootControl.start(iface)
+  } catch (err) {
+    await annealer?.stop()
+    await hooks.stop()
+    await store.close()
+    throw err
+  }
+  const handlers = createHandlers(ctx, { version: VERSION, location: store.location, annealer, hostKeys, setup })
+  options.logger.info({ store: store.kind, location: store.location }, 'store ready')
   return {
     ctx,
     store,
@@ -168,11 +199,14 @@ export async function startApp(options: AppOptions): Promise<CrowbarApp> {
     hooks,
     adminKeys,
     hostKeys,
-    boot,
+    get boot() {
+      return booting.services
+    },
+    setup,
     async stop() {
       if (stopped) return
       stopped = true
-      await boot?.stop()
+      await booting.services?.stop()
       await annealer?.stop()
       await hooks.stop()
       await store.close()

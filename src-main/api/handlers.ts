@@ -21,6 +21,7 @@ import { transact } from '../domain/context'
 import { nodeRow } from '../domain/nodes'
 import type { Node } from './contract'
 import type { HostKeyPins } from '../jigs/ssh/host-key-pins'
+import type { SetupWizard } from '../setup/setup-wizard'
 import type { Handlers } from './operations'
 
 export interface HandlerInfo {
@@ -29,6 +30,7 @@ export interface HandlerInfo {
   /** Absent when this process does not anneal (some tests). */
   readonly annealer?: Annealer | undefined
   readonly hostKeys?: HostKeyPins | undefined
+  readonly setup: SetupWizard
 }
 
 export function createHandlers(ctx: DomainContext, info: HandlerInfo): Handlers {
@@ -43,6 +45,9 @@ export function createHandlers(ctx: DomainContext, info: HandlerInfo): Handlers 
   }
   return {
     health: async () => ({ version: info.version, store: ctx.kind, location: info.location }),
+    getSetup: () => info.setup.state(),
+    checkSetup: (input) => info.setup.check(input),
+    completeSetup: (input) => info.setup.complete(input),
     listDeployments: () => listDeployments(db),
     getDeployment: ({ id }) => getDeployment(db, id),
     createDeployment: (input) => createDeployment(ctx, input),

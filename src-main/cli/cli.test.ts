@@ -4,11 +4,11 @@ import { parseServeArgs, UsageError } from './cli'
 
 describe('crowbar serve arguments', () => {
   it('defaults to port 8700 and the desktop app’s data directory', () => {
-    expect(parseServeArgs([])).toEqual({ port: 8700, dataDir: defaultDataDir(), proxyDhcp: false })
+    expect(parseServeArgs([])).toEqual({ port: 8700, dataDir: defaultDataDir(), proxyDhcp: false, wizard: false })
   })
 
   it('takes --port 0 (any free port) and --data-dir', () => {
-    expect(parseServeArgs(['--port', '0', '--data-dir', '/tmp/x'])).toEqual({ port: 0, dataDir: '/tmp/x', proxyDhcp: false })
+    expect(parseServeArgs(['--port', '0', '--data-dir', '/tmp/x'])).toEqual({ port: 0, dataDir: '/tmp/x', proxyDhcp: false, wizard: false })
   })
 
   it('refuses a bad port or an unknown option with a usage error', () => {
@@ -25,6 +25,12 @@ describe('crowbar serve arguments', () => {
     })
     expect(() => parseServeArgs(['--proxy-dhcp'])).toThrow('--boot-assets and --proxy-dhcp need --interface')
     expect(() => parseServeArgs(['--interface', 'eth1; rm -rf /'])).toThrow('is not an interface name')
+  })
+
+  it('takes --wizard, with the boot service flags for the interface chosen there, and refuses it with --interface', () => {
+    expect(parseServeArgs(['--wizard'])).toMatchObject({ wizard: true, interface: undefined })
+    expect(parseServeArgs(['--wizard', '--boot-assets', '/srv/boot', '--proxy-dhcp'])).toMatchObject({ wizard: true, bootAssets: '/srv/boot', proxyDhcp: true })
+    expect(() => parseServeArgs(['--wizard', '--interface', 'eth1'])).toThrow('--wizard and --interface do not go together')
   })
 
   it('uses the same data directory as Electron’s userData for the product', () => {

@@ -9,13 +9,17 @@ import { defaultDataDir } from '../data-dir'
 import { createRootLogger } from '../log'
 import { messageOf } from '../store/store'
 
-const USAGE = `usage: crowbar serve [--data-dir DIR] [--port N] [--interface IFACE [--boot-assets DIR] [--proxy-dhcp]]
+const USAGE = `usage: crowbar serve [--data-dir DIR] [--port N] [--interface IFACE | --wizard] [--boot-assets DIR] [--proxy-dhcp]
 
   serve              run Crowbar headless: API and UI over HTTP on 127.0.0.1
   --data-dir DIR     where the embedded SQLite store lives (default: ${defaultDataDir()})
   --port N           TCP port on 127.0.0.1; 0 picks a free one (default: 8700)
   --interface IFACE  serve DHCP, TFTP, HTTP boot (port 8702) and DNS on this interface only
                      (none: no boot services); a first start takes the admin network from it
+  --wizard           a first start waits for the install wizard in the UI: nothing is created
+                     until the operator has chosen the interface, the admin network, the
+                     cluster domain and the admin node's name; the boot services then run
+                     on the chosen interface (on later --wizard starts too)
   --boot-assets DIR  boot files (iPXE binaries, kernels, initrds) for TFTP and HTTP boot
   --proxy-dhcp       answer PXE boot information only, beside the DHCP server already there
 
@@ -29,6 +33,7 @@ export interface ServeArgs {
   readonly interface?: string | undefined
   readonly bootAssets?: string | undefined
   readonly proxyDhcp: boolean
+  readonly wizard: boolean
 }
 
 export function parseServeArgs(argv: readonly string[]): ServeArgs {
@@ -41,7 +46,8 @@ export function parseServeArgs(argv: readonly string[]): ServeArgs {
         port: { type: 'string' },
         interface: { type: 'string' },
         'boot-assets': { type: 'string' },
-        'proxy-dhcp': { type: 'boolean' }
+        'proxy-dhcp': { type: 'boolean' },
+        wizard: { type: 'boolean' }
       },
       strict: true,
       allowPositionals: false
@@ -59,10 +65,12 @@ export function parseServeArgs(argv: readonly string[]): ServeArgs {
   if (iface !== undefined && !/^[A-Za-z0-9_.:@-]{1,15}$/.test(iface)) throw new UsageError(`--interface "${iface}" is not an interface name (see \`ip link\`)`)
   const bootAssets = parsed.values['boot-assets']
   const proxyDhcp = parsed.values['proxy-dhcp'] ?? false
-  if (iface === undefined && (bootAssets !== undefined || proxyDhcp)) {
-    throw new UsageError('--boot-assets and --proxy-dhcp need --interface: the boot services run only on a chosen interface')
+  const wizard = parsed.values.wizard ?? false
+  if (wizard && iface !== undefined) throw new UsageError('--wizard and --interface do not go together: with --wizard the interface is chosen in the wizard')
+  if (!wizard && iface === undefined && (bootAssets !== undefined || proxyDhcp)) {
+    throw new UsageError('--boot-assets and --proxy-dhcp need --interface or --wizard: the boot services run only on a chosen interface')
   }
-  return { dataDir, port: Number(portText), interface: iface, bootAssets, proxyDhcp }
+  return { dataDir, port: Number(portText), interface: iface, bootAssets, proxyDhcp, wizard }
 }
 
 function rendererDir(): string | undefined {
@@ -77,7 +85,8 @@ async function serve(args: ServeArgs): Promise<void> {
     dataDir: args.dataDir,
     databaseUrl: process.env.CROWBAR_DATABASE_URL,
     logger,
-    ...(args.interface ? { boot: { interface: args.interface, assetsDir: args.bootAssets, proxyDhcp: args.proxyDhcp } } : {})
+    wizard: args.wizard,
+    ...(args.interface || args.wizard ? { boot: { interface: args.interface, assetsDir: args.bootAssets, proxyDhcp: args.proxyDhcp } } : {})
   })
   const http = new HttpTransport({
     handlers: app.handlers,

@@ -31,13 +31,15 @@ export interface HeadlessServerOptions {
   /** Run the TypeScript sources through tsx instead of the built out/ (default: built). */
   readonly fromSource?: boolean
   readonly env?: NodeJS.ProcessEnv
+  /** More `serve` arguments, e.g. ['--wizard']. */
+  readonly args?: readonly string[]
 }
 
 export async function startHeadlessServer(options: HeadlessServerOptions = {}): Promise<HeadlessServer> {
   const ownDir = options.dataDir === undefined
   const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'crowbar-serve-')))
   const entry = options.fromSource ? ['--import', 'tsx', SOURCE_ENTRY] : [CLI]
-  const child = spawn(process.execPath, [...entry, 'serve', '--port', '0', '--data-dir', dataDir], {
+  const child = spawn(process.execPath, [...entry, 'serve', '--port', '0', '--data-dir', dataDir, ...(options.args ?? [])], {
     cwd: ROOT,
     env: options.env ?? process.env,
     stdio: ['ignore', 'pipe', 'pipe']

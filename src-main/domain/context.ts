@@ -16,6 +16,8 @@ export interface DomainContext {
   readonly feed: ChangeFeed
   /** Barclamps that add system data to a noderole when it is bound (the network's addresses). */
   readonly bindHooks?: readonly BindHook[]
+  /** Set inside inOneTransaction: every `transact` joins this transaction instead of opening one. */
+  readonly joined?: TxContext
 }
 
 export interface BoundNodeRole {
@@ -35,10 +37,21 @@ export interface TxContext {
 }
 
 export async function transact<T>(ctx: DomainContext, work: (t: TxContext) => Promise<T>): Promise<T> {
+  if (ctx.joined) return work(ctx.joined)
   const events: ChangeEvent[] = []
   const result = await ctx.db.transaction().execute((tx) =>
     work({ tx, kind: ctx.kind, now: ctx.clock().toISOString(), emit: (e) => events.push(e) })
   )
   for (const e of events) ctx.feed.publish(e)
   return result
+}
+
+/**
+ * Runs several domain operations as one: each one's `transact` joins a single transaction, so they
+ * commit together or not at all (Kysely cannot nest transactions), and their change events are
+ * published once it has committed.
+ */
+export async function inOneTransaction<T>(ctx: DomainContext, work: (joined: DomainContext) => Promise<T>): Promise<T> {
+  if (ctx.joined) return work(ctx)
+  return transact(ctx, (t) => work({ ...ctx, db: t.tx, joined: t }))
 }

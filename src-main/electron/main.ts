@@ -51,7 +51,9 @@ async function run(): Promise<void> {
   })
   let crowbar: CrowbarApp
   try {
-    crowbar = await startApp({ dataDir: app.getPath('userData'), databaseUrl: process.env.CROWBAR_DATABASE_URL, logger })
+    // `--wizard` (as for `crowbar serve`): the first start waits for the install wizard in the window.
+    const wizard = process.argv.includes('--wizard')
+    crowbar = await startApp({ dataDir: app.getPath('userData'), databaseUrl: process.env.CROWBAR_DATABASE_URL, logger, wizard })
   } catch (err) {
     logger.fatal({ err }, 'cannot start')
     const { dialog } = await import('electron')

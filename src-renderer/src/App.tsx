@@ -13,6 +13,7 @@ import { formatPlace, parsePlace, VIEWS, type Place, type View } from './navigat
 import { NetworksView } from './networks/NetworksView'
 import { NodesView } from './nodes/NodesView'
 import { QueueView } from './queue/QueueView'
+import { SetupGate } from './setup/SetupGate'
 
 const VIEW_LABELS: Record<View, string> = { deployments: 'Deployments', nodes: 'Nodes', networks: 'Networks', queue: 'Queue' }
 
@@ -21,7 +22,16 @@ const deploymentChange = (e: ChangeEvent): boolean => e.kind === 'deployment' ||
 const nodeChange = (e: ChangeEvent): boolean => e.kind === 'node'
 const barclampChange = (e: ChangeEvent): boolean => e.kind === 'barclamp'
 
+/** The install wizard until the setup is done, then the window. */
 export function App() {
+  return (
+    <SetupGate>
+      <MainWindow />
+    </SetupGate>
+  )
+}
+
+function MainWindow() {
   const client = useClient()
   const [place, setPlace] = useState<Place>(() => parsePlace(window.location.hash))
   const deployments = useLiveResource('deployments', () => client.api.listDeployments({}), deploymentChange, 250)

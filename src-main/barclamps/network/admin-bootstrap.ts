@@ -1,8 +1,11 @@
 // First start: the admin network (IPv4 subnet with admin/host/dhcp ranges and a router, IPv6
 // `auto` unless told otherwise) and the admin node (this machine, by its FQDN) bound to it and to
-// crowbar-admin-node in the committed system deployment. Runs once; later starts find it done.
+// crowbar-admin-node in the committed system deployment. Runs once, in one transaction; later
+// starts find it done.
 import { hostname } from 'node:os'
-import type { DomainContext } from '../../domain/context'
+import type { Kysely } from 'kysely'
+import { inOneTransaction, type DomainContext } from '../../domain/context'
+import type { Database } from '../../store/database'
 import { systemDeploymentId } from '../../domain/deployments'
 import { bindNodeRole } from '../../domain/noderole-binding'
 import { createNode } from '../../domain/nodes'
@@ -11,7 +14,6 @@ import { createNetwork, networkRoleName, type NetworkOptions } from './networks'
 
 export const DEFAULT_ADMIN_SUBNET = '192.168.124.0/24'
 export const DEFAULT_CLUSTER_DOMAIN = 'crowbar.lab'
-const BOOTSTRAP_SETTING = 'bootstrap.done'
 
 export interface AdminBootstrap {
   readonly v4Subnet?: string
@@ -21,7 +23,14 @@ export interface AdminBootstrap {
   readonly adminName?: string
   /** An address the admin node already holds on the admin network (the served interface's). */
   readonly adminAddress?: string
+  /** The router and ranges to use instead of Crowbar's layout of the subnet (the install wizard's). */
+  readonly layout?: ReturnType<typeof defaultRanges>
+  /** The interface the install wizard chose for the boot services, kept for later starts. */
+  readonly interface?: string
 }
+
+export const BOOTSTRAP_SETTING = 'bootstrap.done'
+export const SETUP_INTERFACE_SETTING = 'setup.interface'
 
 /** This machine's FQDN: its host name if already qualified, else host name + cluster domain. */
 export function adminFqdn(domain: string, host: string = hostname()): string {
@@ -79,11 +88,19 @@ export async function clusterDomain(ctx: DomainContext): Promise<string> {
   return row?.value ?? DEFAULT_CLUSTER_DOMAIN
 }
 
+/** Whether the first start (or the install wizard) has created the admin network and node. */
+export async function bootstrapDone(db: Kysely<Database>): Promise<boolean> {
+  return (await db.selectFrom('settings').select('value').where('key', '=', BOOTSTRAP_SETTING).executeTakeFirst()) !== undefined
+}
+
 export async function bootstrapAdmin(ctx: DomainContext, options: AdminBootstrap = {}, network: NetworkOptions = {}): Promise<boolean> {
-  const done = await ctx.db.selectFrom('settings').select('value').where('key', '=', BOOTSTRAP_SETTING).executeTakeFirst()
-  if (done) return false
+  return inOneTransaction(ctx, (joined) => createAdmin(joined, options, network))
+}
+
+async function createAdmin(ctx: DomainContext, options: AdminBootstrap, network: NetworkOptions): Promise<boolean> {
+  if (await bootstrapDone(ctx.db)) return false
   const subnet = options.v4Subnet ?? DEFAULT_ADMIN_SUBNET
-  const layout = layoutFor(subnet, options.adminAddress)
+  const layout = options.layout ?? layoutFor(subnet, options.adminAddress)
   const domain = options.domain ?? DEFAULT_CLUSTER_DOMAIN
   const admin = await createNetwork(
     ctx,
@@ -117,7 +134,8 @@ export async function bootstrapAdmin(ctx: DomainContext, options: AdminBootstrap
     .insertInto('settings')
     .values([
       { key: CLUSTER_DOMAIN_SETTING, value: domain },
-      { key: BOOTSTRAP_SETTING, value: ctx.clock().toISOString() }
+      { key: BOOTSTRAP_SETTING, value: ctx.clock().toISOString() },
+      ...(options.interface === undefined ? [] : [{ key: SETUP_INTERFACE_SETTING, value: options.interface }])
     ])
     .execute()
   return true
