@@ -1,11 +1,11 @@
 // The DNS server's I/O: UDP and TCP sockets, TCP framing, truncation and forwarding. What to answer
 // is `policy` in dns-zone.ts; bytes are dns-codec.ts.
-import { randomInt } from 'node:crypto'
 import dgram from 'node:dgram'
 import net from 'node:net'
 import type { Logger } from '../../log'
 import { AnswerCache, answerKeyOf, type AnswerKey } from './dns-answer-cache'
 import { decodeMessage, encodeMessage, isDecodeError, type DnsMessage } from './dns-codec'
+import { DnsForwarder, MAX_FORWARDS_IN_FLIGHT, parseUpstream, type Upstream } from './dns-forwarder'
 import {
   formatErrorReply,
   policy,
@@ -53,16 +53,8 @@ const DEFAULT_MAX_TCP_CONNECTIONS = 64
 const MAX_TCP_QUERY = 16 * 1024
 /** Replies a TCP client has not read yet; beyond this it is not reading, so we hang up. */
 const MAX_TCP_BACKLOG = 1024 * 1024
-/** Each forward holds a socket; past this, SERVFAIL rather than run out of descriptors. */
-const MAX_FORWARDS_IN_FLIGHT = 512
 /** Tries for a port-0 start, when the UDP port picked is taken for TCP. */
 const PORT_ZERO_ATTEMPTS = 8
-
-interface Upstream {
-  readonly host: string
-  readonly port: number
-  readonly family: 4 | 6
-}
 
 interface Bound {
   readonly udp: dgram.Socket
@@ -74,23 +66,23 @@ type Transport = 'udp' | 'tcp'
 type Send = (bytes: Buffer) => void
 
 export class DnsServer {
-  private readonly upstreams: readonly Upstream[]
+  private readonly forwarder: DnsForwarder
   private readonly log: Logger | undefined
   private bound: Bound | undefined
   private lifecycle: Promise<void> = Promise.resolve()
   private readonly tcpSockets = new Set<net.Socket>()
-  private readonly forwardSockets = new Set<dgram.Socket>()
   private lastZone: DnsZone | undefined
   /** UDP replies of the current zone object, by question; a new zone object empties it. */
   private readonly answers = new AnswerCache()
 
   constructor(private readonly options: DnsServerOptions) {
     this.log = options.logger
-    this.upstreams = (options.forwarders ?? []).map((text) => {
+    const upstreams = (options.forwarders ?? []).map((text): Upstream => {
       const upstream = parseUpstream(text)
       if (!upstream) throw new DnsServerError('invalid_option', `DNS forwarder "${text}" is not an IP address, ip:port or [ipv6]:port`)
       return upstream
     })
+    this.forwarder = new DnsForwarder(upstreams, options.forwardTimeoutMs ?? DEFAULT_FORWARD_TIMEOUT_MS, this.log)
     if (net.isIP(options.address) === 0) {
       throw new DnsServerError('invalid_option', `DNS listen address "${options.address}" is not an IP address`)
     }
@@ -154,8 +146,7 @@ export class DnsServer {
     const bound = this.bound
     if (!bound) return
     this.bound = undefined
-    for (const socket of this.forwardSockets) socket.close()
-    this.forwardSockets.clear()
+    this.forwarder.closeAll()
     for (const socket of this.tcpSockets) socket.destroy()
     this.tcpSockets.clear()
     await Promise.all([
@@ -259,7 +250,7 @@ export class DnsServer {
    * query with a `cacheKey` is remembered for the next one like it.
    */
   private handle(raw: Buffer, transport: Transport, send: Send, cacheKey: AnswerKey | null = null): void {
-    const forwarding = this.upstreams.length > 0
+    const forwarding = this.forwarder.upstreams.length > 0
     const query = decodeMessage(raw)
     if (isDecodeError(query)) {
       this.log?.debug({ reason: query.error, bytes: raw.length }, 'dns malformed query')
@@ -295,16 +286,13 @@ export class DnsServer {
   /** Relays the query to each upstream in turn until one answers; SERVFAIL when none does. */
   private async forward(raw: Buffer, query: DnsMessage, transport: Transport, send: Send): Promise<void> {
     try {
-      if (this.forwardSockets.size >= MAX_FORWARDS_IN_FLIGHT) {
-        this.log?.warn({ inFlight: this.forwardSockets.size }, 'dns forward refused: too many in flight')
+      if (this.forwarder.inFlight >= MAX_FORWARDS_IN_FLIGHT) {
+        this.log?.warn({ inFlight: this.forwarder.inFlight }, 'dns forward refused: too many in flight')
         send(encodeMessage(serverFailureReply(query, true)))
         return
       }
-      for (const upstream of this.upstreams) {
-        if (!this.bound) return
-        const answer = await this.askUpstream(upstream, raw, query)
-        if (!answer) continue
-        if (!this.bound) return
+      const answer = await this.forwarder.answer(raw, query, () => this.bound !== undefined)
+      if (answer) {
         // The client sees our id, RA (we recursed for it) and no AA: the data is not ours.
         const header = { ...answer.message.header, id: query.header.id, aa: false, ra: true }
         if (transport === 'udp' && answer.bytes.length > udpLimitOf(query)) {
@@ -322,46 +310,6 @@ export class DnsServer {
       this.log?.error({ err }, 'dns forward failed')
     }
   }
-
-  /**
-   * One try at one upstream: a fresh socket (random source port) and a fresh random ID, and only
-   * a reply from that upstream with that ID and our question counts. Spoofed replies are ignored.
-   */
-  private askUpstream(upstream: Upstream, raw: Buffer, query: DnsMessage): Promise<{ bytes: Buffer; message: DnsMessage } | null> {
-    return new Promise((resolve) => {
-      const id = randomInt(0x10000)
-      const out = Buffer.from(raw)
-      out.writeUInt16BE(id, 0)
-      const socket = dgram.createSocket(upstream.family === 6 ? 'udp6' : 'udp4')
-      this.forwardSockets.add(socket)
-      let settled = false
-      const finish = (answer: { bytes: Buffer; message: DnsMessage } | null): void => {
-        if (settled) return
-        settled = true
-        clearTimeout(timer)
-        if (this.forwardSockets.delete(socket)) socket.close()
-        resolve(answer)
-      }
-      const timer = setTimeout(() => {
-        this.log?.warn({ upstream: `${upstream.host}:${upstream.port}` }, 'dns upstream did not answer in time')
-        finish(null)
-      }, this.options.forwardTimeoutMs ?? DEFAULT_FORWARD_TIMEOUT_MS)
-      socket.on('error', (err) => {
-        this.log?.warn({ err, upstream: `${upstream.host}:${upstream.port}` }, 'dns upstream error')
-        finish(null)
-      })
-      socket.on('close', () => finish(null))
-      socket.on('message', (bytes) => {
-        const message = decodeMessage(bytes)
-        if (isDecodeError(message) || !message.header.qr || message.header.id !== id || !sameQuestion(message, query)) return
-        finish({ bytes, message })
-      })
-      // Connected: the kernel drops datagrams from anyone but this upstream.
-      socket.connect(upstream.port, upstream.host, () => {
-        if (!settled) socket.send(out)
-      })
-    })
-  }
 }
 
 /**
@@ -377,24 +325,6 @@ function fit(message: DnsMessage, transport: Transport, query: DnsMessage): Buff
   const bytes = encodeMessage(message)
   if (transport === 'udp' && bytes.length > udpLimitOf(query)) return encodeMessage(truncatedReply(message))
   return bytes
-}
-
-function sameQuestion(a: DnsMessage, b: DnsMessage): boolean {
-  const qa = a.questions[0]
-  const qb = b.questions[0]
-  if (!qa || !qb) return a.questions.length === b.questions.length
-  return qa.type === qb.type && qa.class === qb.class && qa.name.toLowerCase() === qb.name.toLowerCase()
-}
-
-function parseUpstream(text: string): Upstream | null {
-  const bracketed = /^\[([^\]]+)\]:(\d{1,5})$/.exec(text)
-  const withPort = /^([^:]+):(\d{1,5})$/.exec(text)
-  const [host, portText] = bracketed ? [bracketed[1] ?? '', bracketed[2]] : withPort ? [withPort[1] ?? '', withPort[2]] : [text, '53']
-  const port = Number(portText)
-  const family = net.isIP(host)
-  if ((family !== 4 && family !== 6) || !Number.isInteger(port) || port < 1 || port > 65535) return null
-  if (bracketed && family !== 6) return null
-  return { host, port, family }
 }
 
 function errorCode(err: unknown): string | undefined {
