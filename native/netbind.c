@@ -179,10 +179,14 @@ typedef struct {
   unsigned int ifindex;
   unsigned char ra[RA_BYTES];
   double answered;
+  /** uv_now() of the last multicast answer (to a solicitation from ::); 0: none yet. */
+  uint64_t last_multicast_ms;
   bool closing;
   bool closed;
   bool finalized;
 } rs_responder;
+
+static const napi_type_tag RESPONDER_TAG = {0x63726f7762617221ULL, 0x72732d7265737030ULL};
 
 static void rs_free_if_done(rs_responder *r) {
   if (r->closed && r->finalized) free(r);
@@ -230,6 +234,11 @@ static void rs_on_readable(uv_poll_t *handle, int status, int events) {
     if (hops != 255) continue;
     struct sockaddr_in6 dst;
     if (IN6_IS_ADDR_UNSPECIFIED(&src.sin6_addr)) {
+      // RFC 4861 6.2.6: multicast answers at most one per MIN_DELAY_BETWEEN_RAS (3 s); the
+      // periodic advertisement reaches that host anyway.
+      uint64_t now = uv_now(handle->loop);
+      if (r->last_multicast_ms != 0 && now - r->last_multicast_ms < 3000) continue;
+      r->last_multicast_ms = now;
       all_nodes(&dst, r->ifindex);
     } else {
       dst = src;
@@ -299,13 +308,25 @@ static napi_value start_solicitation_responder(napi_env env, napi_callback_info 
     return NULL;
   }
   r->poll.data = r;
-  uv_poll_start(&r->poll, UV_READABLE, rs_on_readable);
+  if (uv_poll_start(&r->poll, UV_READABLE, rs_on_readable) != 0) {
+    r->finalized = true;
+    rs_close(r);
+    napi_throw_error(env, "EPOLL", "cannot watch the ICMPv6 socket");
+    return NULL;
+  }
   // The handle must not keep the process alive by itself.
   uv_unref((uv_handle_t *)&r->poll);
   napi_value handle;
   if (napi_create_external(env, r, rs_finalize, NULL, &handle) != napi_ok) {
-    rs_close(r);
     r->finalized = true;
+    rs_close(r);
+    napi_throw_error(env, "ENOMEM", "cannot create the responder's handle");
+    return NULL;
+  }
+  // Tagged, so a foreign external passed back to stop() is refused instead of taken for ours.
+  if (napi_type_tag_object(env, handle, &RESPONDER_TAG) != napi_ok) {
+    rs_close(r);
+    napi_throw_error(env, "ETAG", "cannot tag the responder's handle");
     return NULL;
   }
   return handle;
@@ -316,8 +337,10 @@ static rs_responder *responder_of(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   void *data = NULL;
   napi_valuetype type;
+  bool ours = false;
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 1 || napi_typeof(env, argv[0], &type) != napi_ok ||
-      type != napi_external || napi_get_value_external(env, argv[0], &data) != napi_ok) {
+      type != napi_external || napi_check_object_type_tag(env, argv[0], &RESPONDER_TAG, &ours) != napi_ok || !ours ||
+      napi_get_value_external(env, argv[0], &data) != napi_ok) {
     napi_throw_type_error(env, NULL, "expected the handle startSolicitationResponder returned");
     return NULL;
   }
