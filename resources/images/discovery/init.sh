@@ -133,7 +133,10 @@ for path in /sys/block/*; do
   name="${path##*/}"
   case "$name" in loop* | ram* | sr* | fd* | zram*) continue ;; esac
   size=$(($(cat "$path/size") * 512))
-  disks="$disks${disks:+,}{\"name\":\"$name\",\"size_bytes\":$size}"
+  # USB sticks and virtual media say 1: never the default install disk.
+  removable=false
+  if [ "$(cat "$path/removable" 2>/dev/null)" = 1 ]; then removable=true; fi
+  disks="$disks${disks:+,}{\"name\":\"$name\",\"size_bytes\":$size,\"removable\":$removable}"
 done
 registration="{\"macs\":[$macs],\"cpus\":$cpus,\"memory_mb\":$memory_mb,\"disks\":[$disks],\"address\":\"$DHCP_IP\"}"
 

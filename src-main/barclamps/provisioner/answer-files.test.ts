@@ -9,6 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import {
   AnswerFileError,
   autoinstallConfig,
+  defaultInstallDisk,
   netmaskOf,
   parseMirror,
   renderAutoinstall,
@@ -267,5 +268,43 @@ describe('helpers', () => {
     expect(parseMirror('mirror.lab.test', DEBIAN_MIRROR)).toEqual({ protocol: 'http', host: 'mirror.lab.test', directory: '/debian' })
     expect(parseMirror('mirror.lab.test/pub/debian/', DEBIAN_MIRROR)).toEqual({ protocol: 'http', host: 'mirror.lab.test', directory: '/pub/debian' })
     expect(parseMirror('http://[fd00::5]:8080/debian', DEBIAN_MIRROR)).toEqual({ protocol: 'http', host: '[fd00::5]:8080', directory: '/debian' })
+  })
+})
+
+describe('the default install disk, from the inventory discovery registered', () => {
+  it('is the first registered disk, as a /dev path, when it is not removable', () => {
+    expect(defaultInstallDisk([{ name: 'vda', size_bytes: 8e9, removable: false }, { name: 'vdb', size_bytes: 8e9, removable: false }])).toBe('/dev/vda')
+    // Images from before `removable` send none: such a disk is taken as fixed.
+    expect(defaultInstallDisk([{ name: 'sda', size_bytes: 8e9 }])).toBe('/dev/sda')
+    expect(defaultInstallDisk([{ name: '/dev/nvme0n1', size_bytes: 8e9 }])).toBe('/dev/nvme0n1')
+  })
+
+  it('skips removable disks: a USB stick or virtual media listed first is never wiped', () => {
+    const disks = [
+      { name: 'sda', size_bytes: 16e9, removable: true },
+      { name: 'sdb', size_bytes: 2e9, removable: true },
+      { name: 'nvme0n1', size_bytes: 512e9, removable: false }
+    ]
+    expect(defaultInstallDisk(disks)).toBe('/dev/nvme0n1')
+  })
+
+  it('skips software RAID, device mapper, optical, loop, zram and ramdisk devices', () => {
+    const virtual = ['md0', 'md127', 'dm-0', 'dm-3', 'sr0', 'loop0', 'zram0', 'ram0', '/dev/md1', '/dev/dm-1'].map((name) => ({ name, size_bytes: 8e9, removable: false }))
+    expect(defaultInstallDisk([...virtual, { name: 'sdc', size_bytes: 8e9, removable: false }])).toBe('/dev/sdc')
+    // Names that merely contain those letters later on are disks.
+    expect(defaultInstallDisk([{ name: 'mmcblk0', size_bytes: 8e9 }])).toBe('/dev/mmcblk0')
+  })
+
+  it('is unset when no disk is left, or the inventory holds none: the installer chooses', () => {
+    expect(defaultInstallDisk([{ name: 'sda', size_bytes: 16e9, removable: true }, { name: 'md0', size_bytes: 8e9 }, { name: 'dm-0', size_bytes: 8e9 }])).toBeNull()
+    expect(defaultInstallDisk([])).toBeNull()
+    expect(defaultInstallDisk(undefined)).toBeNull()
+    expect(defaultInstallDisk('vda')).toBeNull()
+    expect(defaultInstallDisk([null, 'vda', { size_bytes: 1 }, { name: '' }, { name: '/dev/' }])).toBeNull()
+    // Unset, the answer files leave the choice to the installer, as with no disk known.
+    const preseed = renderPreseed(with_({ disk: defaultInstallDisk([{ name: 'sda', size_bytes: 16e9, removable: true }]) }))
+    expect(preseedValue(preseed, 'partman-auto/disk')).toBeUndefined()
+    expect(preseedValue(preseed, 'partman/early_command')).toContain('list-devices disk')
+    expect(autoinstallConfig(with_({ disk: defaultInstallDisk([]) })).storage).toEqual({ layout: { name: 'direct' } })
   })
 })

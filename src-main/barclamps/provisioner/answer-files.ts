@@ -21,12 +21,36 @@ export interface AnswerInputs {
   readonly adminPublicKey: string
   /** `host/directory` or an http(s) URL; absent: deb.debian.org/debian or archive.ubuntu.com/ubuntu. */
   readonly mirror?: string | null | undefined
-  /** Absent: the first disk the installer lists (/dev/sda or /dev/vda on most machines). */
+  /**
+   * Absent: the first disk the installer lists (/dev/sda or /dev/vda on most machines). The
+   * default from the node's inventory is `defaultInstallDisk`.
+   */
   readonly disk?: string | null | undefined
   /** Default UTC. */
   readonly timezone?: string | undefined
   /** The node-facing API's set-bootenv URL: the installer's last step POSTs {"bootenv":"local"} there. */
   readonly bootenvUrl: string
+}
+
+/** Block devices that are never an install target: software RAID, device mapper, optical, loop, zram, ramdisks. */
+const NOT_AN_INSTALL_DISK = /^(md|dm-|sr|loop|zram|ram)/
+
+/**
+ * The install disk when no attribute names one: the first disk the discovery image registered
+ * (`disks` of its inventory, as stored) that is not removable (USB sticks, virtual media) and not
+ * a virtual or optical device, as a /dev path. None such: null, and the installer chooses.
+ */
+export function defaultInstallDisk(disks: unknown): string | null {
+  if (!Array.isArray(disks)) return null
+  for (const disk of disks as unknown[]) {
+    if (typeof disk !== 'object' || disk === null || Array.isArray(disk)) continue
+    const { name, removable } = disk as { name?: unknown; removable?: unknown }
+    if (typeof name !== 'string' || !name || removable === true) continue
+    const base = name.startsWith('/dev/') ? name.slice('/dev/'.length) : name
+    if (!base || NOT_AN_INSTALL_DISK.test(base)) continue
+    return `/dev/${base}`
+  }
+  return null
 }
 
 /** A value that cannot go into an answer file; the message names it and says what to change. */

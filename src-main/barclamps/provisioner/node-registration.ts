@@ -21,7 +21,19 @@ export const RegistrationSchema = z
     hostname: z.string().max(253).optional(),
     cpus: z.number().int().min(0).max(100_000).optional(),
     memory_mb: z.number().int().min(0).optional(),
-    disks: z.array(z.object({ name: z.string().max(64), size_bytes: z.number().int().min(0) }).strict()).max(256).optional(),
+    disks: z
+      .array(
+        z
+          .object({
+            name: z.string().max(64),
+            size_bytes: z.number().int().min(0),
+            /** /sys/block/NAME/removable (USB sticks, virtual media); images before it send none. */
+            removable: z.boolean().optional()
+          })
+          .strict()
+      )
+      .max(256)
+      .optional(),
     /** The address the image got by DHCP, so the framework can reach it before its allocation is used. */
     address: z.string().max(64).optional()
   })

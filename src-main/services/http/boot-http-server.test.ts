@@ -59,11 +59,19 @@ describe.each(STORE_KINDS)('HTTP boot of the installer bootenvs (%s)', (kind) =>
 
   const post = (path: string, body: unknown) => fetch(`${base}${path}`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) })
 
-  /** A machine that booted discovery: registered with one disk, then put in `bootenv`. */
-  async function registered(bootenv: string): Promise<{ id: number; name: string; v4: string; v6: string }> {
-    const reg = (await (await post('/api/node/register', { macs: [MAC], disks: [{ name: 'vda', size_bytes: 8e9 }] })).json()) as { node_id: number; name: string }
-    const set = await post(`/api/node/${reg.node_id}/bootenv`, { bootenv })
-    expect(await set.json()).toEqual({ id: reg.node_id, bootenv })
+  /** The operator's side: the only one that may put a node in an installer bootenv. */
+  const setBootenv = (id: number, bootenv: string) => app.handlers.updateNode({ id, bootenv })
+  const bootenvOf = async (id: number) => (await app.handlers.listNodes({})).find((n) => n.id === id)?.bootenv
+  const discoveryOf = async (id: number) =>
+    JSON.parse((await app.ctx.db.selectFrom('nodes').select('discovery').where('id', '=', id).executeTakeFirstOrThrow()).discovery) as Record<string, unknown>
+
+  /** A machine that booted discovery: registered with `disks`, then put in `bootenv` by the operator. */
+  async function registered(
+    bootenv: string,
+    disks: unknown[] = [{ name: 'vda', size_bytes: 8e9 }]
+  ): Promise<{ id: number; name: string; v4: string; v6: string }> {
+    const reg = (await (await post('/api/node/register', { macs: [MAC], disks })).json()) as { node_id: number; name: string }
+    expect((await setBootenv(reg.node_id, bootenv)).bootenv).toBe(bootenv)
     const node = (await app.handlers.listNodes({})).find((n) => n.id === reg.node_id)
     return {
       id: reg.node_id,
@@ -153,12 +161,78 @@ describe.each(STORE_KINDS)('HTTP boot of the installer bootenvs (%s)', (kind) =>
       ['curl', curlSetLocal(url), process.env.PATH ?? '/usr/bin:/bin']
     ]
     for (const [client, command, path] of clients) {
-      await post(`/api/node/${node.id}/bootenv`, { bootenv: 'debian-12-install' })
+      await setBootenv(node.id, 'debian-12-install')
       const run = await sh(command, path)
       expect({ client, status: run.status, stderr: run.stderr }).toEqual({ client, status: 0, stderr: '' })
-      expect((await app.handlers.listNodes({})).find((n) => n.id === node.id)?.bootenv).toBe('local')
+      expect(await bootenvOf(node.id)).toBe('local')
     }
     expect((await getText(`/boot/${DASHED}.ipxe`)).body).not.toContain('kernel ')
+  })
+
+  it('refuses, on the node-facing API, every bootenv but local: no host on the rack can put a node in an installer', async () => {
+    const node = await registered('local')
+    const asked: unknown[] = [
+      { bootenv: 'debian-12-install' },
+      { bootenv: 'ubuntu-24.04-install' },
+      { bootenv: 'discovery' },
+      { bootenv: 'LOCAL' },
+      { bootenv: 'local', alive: true },
+      { bootenv: 7 },
+      {},
+      null
+    ]
+    for (const body of asked) {
+      const res = await post(`/api/node/${node.id}/bootenv`, body)
+      const answer = (await res.json()) as { error: string }
+      expect({ body, status: res.status }).toEqual({ body, status: 400 })
+      expect(answer.error).toContain('the node-facing API sets bootenv "local" only')
+      expect(answer.error).toContain('the operator API: PATCH /api/v2/nodes/ID')
+      expect(await bootenvOf(node.id)).toBe('local')
+    }
+    const installer = (await (await post(`/api/node/${node.id}/bootenv`, { bootenv: 'debian-12-install' })).json()) as { error: string }
+    expect(installer.error).toMatch(/^bootenv "debian-12-install" refused: /)
+    // Nothing changed: the node still boots its disk, and its answer files still name it local.
+    expect((await getText(`/boot/${DASHED}.ipxe`)).body).not.toContain('debian-installer')
+    expect((await getText(`/boot/${DASHED}.ipxe`)).body).toContain('# bootenv local')
+
+    // The operator's side sets an installer; the node-facing call then takes the node back to local.
+    await setBootenv(node.id, 'debian-12-install')
+    expect((await post(`/api/node/${node.id}/bootenv`, { bootenv: 'discovery' })).status).toBe(400)
+    expect(await bootenvOf(node.id)).toBe('debian-12-install')
+    const local = await post(`/api/node/${node.id}/bootenv`, { bootenv: 'local' })
+    expect({ status: local.status, body: await local.json() }).toEqual({ status: 200, body: { id: node.id, bootenv: 'local' } })
+    expect(await bootenvOf(node.id)).toBe('local')
+  })
+
+  it('registers disks with and without `removable`, keeps it in the inventory, and installs to the first fixed disk', async () => {
+    // An image from before `removable`: the disk is stored as sent, and is the install disk.
+    const old = (await (await post('/api/node/register', { macs: [MAC], disks: [{ name: 'vda', size_bytes: 8e9 }] })).json()) as { node_id: number }
+    expect((await discoveryOf(old.node_id)).disks).toEqual([{ name: 'vda', size_bytes: 8e9 }])
+
+    // A USB stick listed first (sda), then software RAID, then the real disk.
+    const disks = [
+      { name: 'sda', size_bytes: 16e9, removable: true },
+      { name: 'md0', size_bytes: 8e9, removable: false },
+      { name: 'nvme0n1', size_bytes: 512e9, removable: false }
+    ]
+    const node = await registered('debian-12-install', disks)
+    expect(node.id).toBe(old.node_id)
+    expect((await discoveryOf(node.id)).disks).toEqual(disks)
+    const preseed = (await getText(`/answers/${DASHED}/preseed.cfg`)).body
+    expect(preseed).toContain('d-i partman-auto/disk string /dev/nvme0n1\n')
+    expect(preseed).not.toContain('/dev/sda')
+    expect((await getText(`/answers/${DASHED}/user-data`)).body).toContain(`        path: "/dev/nvme0n1"\n`)
+
+    // Only removable media: no disk named, the installer chooses.
+    await post('/api/node/register', { macs: [MAC], disks: [{ name: 'sda', size_bytes: 16e9, removable: true }] })
+    const none = (await getText(`/answers/${DASHED}/preseed.cfg`)).body
+    expect(none).not.toContain('d-i partman-auto/disk string')
+    expect(none).toContain('d-i partman/early_command string disk="$(list-devices disk | head -n 1)"')
+
+    // `removable` is a boolean or absent.
+    const bad = await post('/api/node/register', { macs: [MAC], disks: [{ name: 'sda', size_bytes: 16e9, removable: 1 }] })
+    expect(bad.status).toBe(400)
+    expect(((await bad.json()) as { error: string }).error).toMatch(/^invalid registration: .*removable/)
   })
 
   it('renders the mirror from the setting, and the mirror and disk from the node’s provisioner-os-install attributes over it', async () => {

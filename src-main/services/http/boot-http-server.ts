@@ -1,7 +1,7 @@
 // HTTP boot, facing the rack: per-node iPXE scripts and installer answer files, kernels and
 // initrds from the boot assets directory (confined to it), and the node-facing API booting machines
-// use (register, report alive/dead, set their own bootenv). Separate from the operator API, which
-// stays on loopback.
+// use (register, report alive/dead, set their own bootenv to local once installed). Separate from
+// the operator API, which stays on loopback.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { z } from 'zod'
@@ -9,7 +9,7 @@ import { resolveInside, streamFile } from '../../api/static-files'
 import { describeIssues } from '../../api/operations'
 import { clusterDomain } from '../../barclamps/network/admin-bootstrap'
 import { parseCidr } from '../../barclamps/network/ip-address'
-import { AnswerFileError, renderAutoinstall, renderPreseed, type AnswerInputs } from '../../barclamps/provisioner/answer-files'
+import { AnswerFileError, defaultInstallDisk, renderAutoinstall, renderPreseed, type AnswerInputs } from '../../barclamps/provisioner/answer-files'
 import { ipxeScript } from '../../barclamps/provisioner/bootenvs'
 import { registerNode, RegistrationSchema } from '../../barclamps/provisioner/node-registration'
 import { OS_INSTALL_ROLE } from '../../barclamps/provisioner/provisioner-barclamp'
@@ -33,7 +33,16 @@ export interface BootHttpOptions {
 
 const MAX_BODY = 256 * 1024
 const AliveSchema = z.object({ alive: z.boolean() }).strict()
-const BootenvSchema = z.object({ bootenv: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/) }).strict()
+/**
+ * The node-facing API is unauthenticated and reachable from the whole rack network: it only ever
+ * lets a node leave an installer for `local` (the installers' last step). Any other bootenv, an
+ * installer above all (it wipes the disk on the next boot), is the operator API's to set.
+ */
+const BootenvSchema = z.object({ bootenv: z.literal('local') }).strict()
+function bootenvRefused(body: unknown): string {
+  const asked = isJsonObject(body) && typeof body.bootenv === 'string' ? `bootenv ${JSON.stringify(body.bootenv.slice(0, 64))} refused: ` : ''
+  return `${asked}the node-facing API sets bootenv "local" only (body {"bootenv":"local"}); any other bootenv is set through the operator API: PATCH /api/v2/nodes/ID`
+}
 /** The site's mirror for the installer bootenvs, unless the node's provisioner-os-install attributes name one. */
 export const MIRROR_SETTING = 'provisioner.mirror'
 
@@ -153,7 +162,7 @@ export class BootHttpServer {
           return json(res, 200, { id: node.id, alive: node.alive })
         }
         const input = BootenvSchema.safeParse(body)
-        if (!input.success) return json(res, 400, { error: describeIssues(input.error) })
+        if (!input.success) return json(res, 400, { error: bootenvRefused(body) })
         const node = await updateNode(ctx, id, { bootenv: input.data.bootenv })
         return json(res, 200, { id: node.id, bootenv: node.bootenv })
       } catch (err) {
@@ -217,7 +226,7 @@ export class BootHttpServer {
       ipv6: v6 && v6net && typeof v6net !== 'string' ? { address: v6.address, prefixLength: v6net.prefixLength } : null,
       adminPublicKey: this.options.adminPublicKey,
       mirror: attributes.mirror ?? setting?.value ?? null,
-      disk: attributes.disk ?? firstRegisteredDisk(node.discovery),
+      disk: attributes.disk ?? defaultInstallDisk(parseJsonObject(node.discovery).disks),
       bootenvUrl: `${this.baseUrl}/api/node/${node.id}/bootenv`
     }
   }
@@ -239,15 +248,6 @@ export class BootHttpServer {
     const { mirror, install_disk: disk } = provisioner
     return { ...(typeof mirror === 'string' && mirror ? { mirror } : {}), ...(typeof disk === 'string' && disk ? { disk } : {}) }
   }
-}
-
-/** The first disk the discovery image registered, as a /dev path. */
-function firstRegisteredDisk(discovery: string): string | null {
-  const disks = parseJsonObject(discovery).disks
-  const first = Array.isArray(disks) ? disks[0] : undefined
-  const name = isJsonObject(first) && typeof first.name === 'string' ? first.name : ''
-  if (!name) return null
-  return name.startsWith('/dev/') ? name : `/dev/${name}`
 }
 
 function text(res: ServerResponse, status: number, body: string): void {
