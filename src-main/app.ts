@@ -54,6 +54,8 @@ export interface AppOptions {
     readonly interface?: string | undefined
     readonly assetsDir?: string | undefined
     readonly proxyDhcp: boolean
+    /** Where DNS sends names outside the cluster domain (none: REFUSED). */
+    readonly dnsForwarders?: readonly string[] | undefined
     readonly ports?: BootServicesOptions['ports']
   }
 }
@@ -146,41 +148,55 @@ export async function startApp(options: AppOptions): Promise<CrowbarApp> {
   // The one way the boot services start: at start-up on the given (or earlier chosen) interface, or
   // when the install wizard is completed on the interface chosen there.
   const booting: { services: BootServices | undefined; interface: string | null; error: string | null } = { services: undefined, interface: null, error: null }
+  // A start in progress (wizard completion), so stop() waits for it rather than close the store under it.
+  let bootStarting: Promise<void> = Promise.resolve()
+  const startBoot = async (iface: string): Promise<void> => {
+    booting.interface = iface
+    booting.error = null
+    const services = new BootServices({
+      ctx,
+      hooks,
+      interface: iface,
+      domain: await clusterDomain(ctx),
+      assetsDir: options.boot?.assetsDir,
+      proxyDhcp: options.boot?.proxyDhcp ?? false,
+      ...(options.boot?.dnsForwarders ? { dnsForwarders: options.boot.dnsForwarders } : {}),
+      adminPublicKey: adminKeys.publicKey,
+      logger: options.logger.child({ subsystem: 'boot' }),
+      ...(options.boot?.ports ? { ports: options.boot.ports } : {})
+    })
+    try {
+      await services.start()
+    } catch (err) {
+      booting.error = messageOf(err)
+      throw err
+    }
+    // A wizard completion that raced stop(): nothing may keep running after it.
+    if (stopped) {
+      await services.stop()
+      return
+    }
+    booting.services = services
+    osInstall.setApiUrl(services.httpUrl)
+  }
   const bootControl: BootControl = {
-    async start(iface) {
-      booting.interface = iface
-      booting.error = null
-      const services = new BootServices({
-        ctx,
-        hooks,
-        interface: iface,
-        domain: await clusterDomain(ctx),
-        assetsDir: options.boot?.assetsDir,
-        proxyDhcp: options.boot?.proxyDhcp ?? false,
-        adminPublicKey: adminKeys.publicKey,
-        logger: options.logger.child({ subsystem: 'boot' }),
-        ...(options.boot?.ports ? { ports: options.boot.ports } : {})
-      })
-      try {
-        await services.start()
-      } catch (err) {
-        booting.error = messageOf(err)
-        throw err
-      }
-      // A wizard completion that raced stop(): nothing may keep running after it.
-      if (stopped) {
-        await services.stop()
-        return
-      }
-      booting.services = services
-      osInstall.setApiUrl(services.httpUrl)
+    start(iface) {
+      const started = startBoot(iface)
+      bootStarting = started.catch(() => undefined)
+      return started
     },
     status: () => ({ interface: booting.interface, url: booting.services?.httpUrl ?? null, error: booting.error })
   }
   const setup = new SetupWizard({ ctx, boot: bootControl, logger: options.logger.child({ subsystem: 'setup' }) })
   try {
-    const iface = options.wizard ? await chosenInterface(ctx) : options.boot?.interface
-    if (iface) await bootControl.start(iface)
+    if (options.wizard) {
+      // The interface chosen in an earlier wizard: if the services cannot start there now, the app
+      // still starts and the window says why (a fatal start would lock the operator out).
+      const chosen = await chosenInterface(ctx)
+      if (chosen) await bootControl.start(chosen).catch((err: unknown) => options.logger.error({ err, interface: chosen }, 'boot services did not start on the interface chosen in the install wizard'))
+    } else if (options.boot?.interface) {
+      await bootControl.start(options.boot.interface)
+    }
   } catch (err) {
     await annealer?.stop()
     await hooks.stop()
@@ -206,6 +222,7 @@ export async function startApp(options: AppOptions): Promise<CrowbarApp> {
     async stop() {
       if (stopped) return
       stopped = true
+      await bootStarting
       await booting.services?.stop()
       await annealer?.stop()
       await hooks.stop()

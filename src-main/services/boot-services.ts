@@ -13,6 +13,7 @@ import type { DomainContext } from '../domain/context'
 import type { Logger } from '../log'
 import { DhcpLeases } from './dhcp/dhcp-leases'
 import { DhcpServer } from './dhcp/dhcp-server'
+import { parseUpstream } from './dns/dns-forwarder'
 import { DnsServer } from './dns/dns-server'
 import { BootHttpServer } from './http/boot-http-server'
 import { RouterAdvertiser } from './net/router-advertiser'
@@ -47,35 +48,52 @@ export interface InterfaceAddress {
  * Node lists only interfaces that are running; a bridge with no port up yet, or a laptop whose
  * rack cable is not plugged in, is missing there. iproute2 sees them all.
  */
-function addressFromIproute(name: string): { address: string; prefixLength: number } | null {
+function addressesFromIproute(name: string): Array<{ address: string; prefixLength: number }> {
   const out = spawnSync('ip', ['-j', '-4', 'addr', 'show', 'dev', name], { encoding: 'utf8', timeout: 5000 })
-  if (out.status !== 0) return null
+  if (out.status !== 0) return []
   try {
     const parsed = JSON.parse(out.stdout) as Array<{ addr_info?: Array<{ local?: string; prefixlen?: number }> }>
-    const info = parsed[0]?.addr_info?.find((a) => a.local && a.prefixlen !== undefined)
-    return info?.local && info.prefixlen !== undefined ? { address: info.local, prefixLength: info.prefixlen } : null
+    return (parsed[0]?.addr_info ?? []).flatMap((a) => (a.local && a.prefixlen !== undefined ? [{ address: a.local, prefixLength: a.prefixlen }] : []))
   } catch {
-    return null
+    return []
   }
 }
 
-export function interfaceAddress(name: string): InterfaceAddress {
+const toNumber = (dotted: string): number => dotted.split('.').reduce((a, p) => (a << 8) + Number(p), 0) >>> 0
+const toDotted = (n: number): string => [24, 16, 8, 0].map((s) => (n >>> s) & 255).join('.')
+
+function describeAddress(address: string, prefixLength: number): InterfaceAddress {
+  const mask = prefixLength === 0 ? 0 : (~0 << (32 - prefixLength)) >>> 0
+  const net = (toNumber(address) & mask) >>> 0
+  return { address, netmask: toDotted(mask), prefixLength, subnet: `${toDotted(net)}/${prefixLength}` }
+}
+
+/**
+ * The interface's IPv4 address the boot services answer from: with `within` (the admin network's
+ * subnet), the one inside it, so an interface with several addresses serves from the right one.
+ */
+export function interfaceAddress(name: string, within?: string): InterfaceAddress {
   const all = networkInterfaces()
   const entries = all[name]
-  const v4 = entries?.find((e) => e.family === 'IPv4' && !e.internal) ?? entries?.find((e) => e.family === 'IPv4')
-  const found = v4?.cidr ? { address: v4.address, prefixLength: Number(v4.cidr.split('/')[1]) } : addressFromIproute(name)
-  if (!found) {
+  const fromNode = (entries ?? []).filter((e) => e.family === 'IPv4' && e.cidr).map((e) => ({ address: e.address, prefixLength: Number(e.cidr?.split('/')[1]) }))
+  const found = fromNode.length > 0 ? fromNode : addressesFromIproute(name)
+  if (found.length === 0) {
     if (!entries && spawnSync('ip', ['link', 'show', 'dev', name], { timeout: 5000 }).status !== 0) {
       throw new BootServicesError(`there is no network interface named ${name}; choose one of: ${Object.keys(all).join(', ')} (see \`ip link\`)`)
     }
     throw new BootServicesError(`interface ${name} has no IPv4 address; give it the admin network's address first`)
   }
-  const prefixLength = found.prefixLength
-  const mask = prefixLength === 0 ? 0 : (~0 << (32 - prefixLength)) >>> 0
-  const addr = found.address.split('.').reduce((a, p) => (a << 8) + Number(p), 0) >>> 0
-  const net = (addr & mask) >>> 0
-  const dotted = (n: number) => [24, 16, 8, 0].map((s) => (n >>> s) & 255).join('.')
-  return { address: found.address, netmask: dotted(mask), prefixLength, subnet: `${dotted(net)}/${prefixLength}` }
+  const described = found.map((f) => describeAddress(f.address, f.prefixLength))
+  const [base, bits] = (within ?? '').split('/')
+  const inside =
+    within === undefined
+      ? undefined
+      : described.find((d) => {
+          const prefix = Number(bits)
+          const mask = prefix === 0 ? 0 : (~0 << (32 - prefix)) >>> 0
+          return ((toNumber(d.address) & mask) >>> 0) === ((toNumber(base ?? '') & mask) >>> 0)
+        })
+  return inside ?? (described[0] as InterfaceAddress)
 }
 
 export class BootServices {
@@ -83,6 +101,8 @@ export class BootServices {
   private unsubscribe: (() => void) | undefined
   private http: BootHttpServer | undefined
   private dnsServer: DnsServer | undefined
+  /** The missing local-boot loader is said once until it appears. */
+  private missingLoaderSaid = false
 
   constructor(private readonly options: BootServicesOptions) {}
 
@@ -106,9 +126,15 @@ export class BootServices {
 
   private async startAll(): Promise<void> {
     const { ctx, logger } = this.options
-    const iface = interfaceAddress(this.options.interface)
     const network = await ctx.db.selectFrom('networks').selectAll().where('category', '=', 'admin').orderBy('id').executeTakeFirst()
     if (!network) throw new BootServicesError('there is no admin network: create one (category admin) before starting the boot services')
+    const iface = interfaceAddress(this.options.interface, network.v4_subnet ?? undefined)
+    if (network.v4_subnet && iface.subnet !== network.v4_subnet) {
+      // DHCP would hand out the admin network's addresses with this interface's mask and server address.
+      throw new BootServicesError(
+        `interface ${this.options.interface} has no address in the admin network ${network.v4_subnet} (it has ${iface.address}/${iface.prefixLength}); give it one, or serve another interface`
+      )
+    }
     const dhcpRange = await ctx.db
       .selectFrom('network_ranges')
       .selectAll()
@@ -164,7 +190,8 @@ export class BootServices {
       address: iface.address,
       port: ports.dns ?? 53,
       zone: dns.current,
-      forwarders: this.options.dnsForwarders ?? [],
+      // Never to ourselves: a query would go round until it timed out.
+      forwarders: (this.options.dnsForwarders ?? []).filter((f) => parseUpstream(f)?.host !== iface.address),
       logger: logger.child({ service: 'dns' })
     })
     await this.dnsServer.start()
@@ -177,6 +204,7 @@ export class BootServices {
     }
 
     const http = this.http
+    const localBootLoader = (): string | null => this.localBootLoader()
     const dhcp = new DhcpServer({
       interface: this.options.interface,
       leases,
@@ -190,7 +218,8 @@ export class BootServices {
         dnsServers: [iface.address],
         domain: this.options.domain,
         leaseSeconds,
-        bootFiles: { bios: 'undionly.kpxe', uefi: 'ipxe.efi', uefiLocal: this.localBootLoader() },
+        // Looked up at each reply: images built while we run are used without a restart.
+        bootFiles: { bios: 'undionly.kpxe', uefi: 'ipxe.efi', get uefiLocal() { return localBootLoader() } },
         // Dashes, not colons: iPXE percent-escapes colons in the path it requests.
         ipxeScriptUrl: (mac) => `${http.baseUrl}/boot/${mac.replaceAll(':', '-')}.ipxe`,
         proxy: this.options.proxyDhcp
@@ -209,11 +238,17 @@ export class BootServices {
   /** The UEFI local-boot loader when the boot assets have it (build-images makes it), else null. */
   private localBootLoader(): string | null {
     const dir = this.options.assetsDir
-    if (dir && existsSync(join(dir, UEFI_LOCAL_LOADER))) return UEFI_LOCAL_LOADER
-    this.options.logger.warn(
-      { assetsDir: dir ?? null },
-      `no ${UEFI_LOCAL_LOADER} in the boot assets: UEFI nodes in bootenv local wait for their firmware's PXE and HTTP boot to time out (~3 min) before the disk; run npm run build:images`
-    )
+    if (dir && existsSync(join(dir, UEFI_LOCAL_LOADER))) {
+      this.missingLoaderSaid = false
+      return UEFI_LOCAL_LOADER
+    }
+    if (!this.missingLoaderSaid) {
+      this.options.logger.warn(
+        { assetsDir: dir ?? null },
+        `no ${UEFI_LOCAL_LOADER} in the boot assets: UEFI nodes in bootenv local wait for their firmware's PXE and HTTP boot to time out (~3 min) before the disk; run npm run build:images`
+      )
+      this.missingLoaderSaid = true
+    }
     return null
   }
 

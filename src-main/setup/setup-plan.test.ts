@@ -83,6 +83,8 @@ describe('install wizard plan', () => {
     ['v4_subnet', { v4_subnet: '2001:db8::/64' }, 'v4_subnet: 2001:db8::/64 is not an IPv4 subnet'],
     ['v4_subnet', { v4_subnet: '192.168.124.0/29' }, 'v4_subnet: /29 is too small'],
     ['v4_subnet', { interface: 'eth1' }, "v4_subnet: 192.168.124.0/24 does not hold eth1's address 10.1.2.5: use eth1's subnet 10.1.2.0/24"],
+    ['v4_subnet', { interface: 'eth1', v4_subnet: '10.1.0.0/16', dhcp_first: '10.1.3.1', dhcp_last: '10.1.3.200' }, "v4_subnet: 10.1.0.0/16 is not eth1's subnet 10.1.2.0/24 (DHCP would hand out eth1's mask)"],
+    ['v4_subnet', { v4_subnet: '0.0.0.0/4', dhcp_first: '1.0.0.1', dhcp_last: '1.0.0.9' }, 'v4_subnet: /4 is larger than an admin network needs'],
     ['interface', { interface: 'eth9' }, 'interface: there is no interface named eth9 on this machine; choose one of eth1, eth2, tun0, eth3, none'],
     ['interface', { interface: 'lo' }, 'interface: lo is the loopback interface'],
     ['interface', { interface: 'eth2' }, 'interface: eth2 has no IPv4 address'],

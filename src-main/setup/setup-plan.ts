@@ -8,6 +8,8 @@ import type { HostInterface } from './host-interfaces'
 export const NO_INTERFACE = 'none'
 /** Room for a router, the admin node, a host range and a dhcp range. */
 const SMALLEST_PREFIX = 28
+/** Larger than a /8 is a typo, not an admin network (and far beyond what one DHCP server leases). */
+const LARGEST_PREFIX = 8
 const LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/
 
 interface Span {
@@ -75,6 +77,8 @@ function checkSubnet(input: SetupInput, problems: string[]): Cidr | null {
   else if (cidr.family !== 4) problems.push(`v4_subnet: ${input.v4_subnet} is not an IPv4 subnet`)
   else if (cidr.prefixLength > SMALLEST_PREFIX) {
     problems.push(`v4_subnet: /${cidr.prefixLength} is too small for a router, the admin node, hosts and a dhcp range; use /${SMALLEST_PREFIX} or shorter (e.g. /24)`)
+  } else if (cidr.prefixLength < LARGEST_PREFIX) {
+    problems.push(`v4_subnet: /${cidr.prefixLength} is larger than an admin network needs; use /${LARGEST_PREFIX} or longer (e.g. /24)`)
   } else return cidr
   return null
 }
@@ -95,7 +99,14 @@ function checkInterface(input: SetupInput, interfaces: readonly HostInterface[],
   }
   if (!subnet) return null
   const inside = iface.addresses.find((a) => contains(subnet, 4, parseAddress(a.address)?.value ?? -1n))
-  if (inside) return inside.address
+  // The boot services answer with the address's own mask: the admin network must be exactly its subnet.
+  if (inside && inside.subnet === formatCidr(subnet)) return inside.address
+  if (inside) {
+    problems.push(
+      `v4_subnet: ${formatCidr(subnet)} is not ${iface.name}'s subnet ${inside.subnet} (DHCP would hand out ${iface.name}'s mask): use ${inside.subnet}, or change ${iface.name}'s address first`
+    )
+    return null
+  }
   const first = iface.addresses[0]
   problems.push(
     `v4_subnet: ${formatCidr(subnet)} does not hold ${iface.name}'s address ${first?.address ?? ''}: use ${iface.name}'s subnet ${first?.subnet ?? ''}, or give ${iface.name} an address in ${formatCidr(subnet)}`
