@@ -32,7 +32,8 @@ const READY_TIMEOUT_MS = 30_000
 
 export async function startLabApp(o: LabAppOptions): Promise<LabApp> {
   const args = ['netns', 'exec', o.network.namespace, process.execPath, join(o.root, 'bin', 'crowbar.js'), 'serve']
-  args.push('--port', '0', '--data-dir', o.dataDir, '--interface', o.network.bridge, '--boot-assets', o.bootAssets)
+  // No DNS forwarding: the lab's traffic stays in its namespace.
+  args.push('--port', '0', '--data-dir', o.dataDir, '--interface', o.network.bridge, '--boot-assets', o.bootAssets, '--dns-forwarder', 'none')
   const child = spawn('ip', args, { cwd: o.root, stdio: ['ignore', 'pipe', 'pipe'] })
   if (child.pid === undefined) throw new Error('could not start crowbar serve')
   const pid = child.pid

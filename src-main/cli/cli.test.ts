@@ -33,6 +33,17 @@ describe('crowbar serve arguments', () => {
     expect(() => parseServeArgs(['--wizard', '--interface', 'eth1'])).toThrow('--wizard and --interface do not go together')
   })
 
+  it('takes --dns-forwarder (repeatable, or none), defaults to the system resolvers, and refuses bad ones', () => {
+    expect(parseServeArgs(['--interface', 'eth1']).dnsForwarders).toBeUndefined()
+    expect(parseServeArgs(['--interface', 'eth1', '--dns-forwarder', '10.0.0.53', '--dns-forwarder', '[2001:db8::53]:5353']).dnsForwarders).toEqual([
+      '10.0.0.53',
+      '[2001:db8::53]:5353'
+    ])
+    expect(parseServeArgs(['--wizard', '--dns-forwarder', 'none']).dnsForwarders).toEqual([])
+    expect(() => parseServeArgs(['--interface', 'eth1', '--dns-forwarder', 'dns.example'])).toThrow('--dns-forwarder "dns.example" is not an IP address')
+    expect(() => parseServeArgs(['--dns-forwarder', '10.0.0.53'])).toThrow('--dns-forwarder needs --interface or --wizard')
+  })
+
   it('uses the same data directory as Electron’s userData for the product', () => {
     expect(defaultDataDir({ XDG_CONFIG_HOME: '/cfg' }, 'linux')).toBe('/cfg/Crowbar Desktop')
     expect(defaultDataDir({ APPDATA: 'C:\\AppData' }, 'win32')).toMatch(/Crowbar Desktop$/)

@@ -6,10 +6,13 @@ import { parseArgs } from 'node:util'
 import { HttpTransport } from '../api/http-transport'
 import { startApp, VERSION } from '../app'
 import { defaultDataDir } from '../data-dir'
+import { parseUpstream } from '../services/dns/dns-forwarder'
+import { systemNameservers } from '../services/dns/resolv-conf'
 import { createRootLogger } from '../log'
 import { messageOf } from '../store/store'
 
 const USAGE = `usage: crowbar serve [--data-dir DIR] [--port N] [--interface IFACE | --wizard] [--boot-assets DIR] [--proxy-dhcp]
+                    [--dns-forwarder ADDR]...
 
   serve              run Crowbar headless: API and UI over HTTP on 127.0.0.1
   --data-dir DIR     where the embedded SQLite store lives (default: ${defaultDataDir()})
@@ -22,6 +25,9 @@ const USAGE = `usage: crowbar serve [--data-dir DIR] [--port N] [--interface IFA
                      on the chosen interface (on later --wizard starts too)
   --boot-assets DIR  boot files (iPXE binaries, kernels, initrds) for TFTP and HTTP boot
   --proxy-dhcp       answer PXE boot information only, beside the DHCP server already there
+  --dns-forwarder ADDR  where the boot services' DNS sends names outside the cluster domain
+                     (ip, ip:port or [ipv6]:port; repeatable; default: this machine's resolvers
+                     from /etc/resolv.conf; "none": answer REFUSED for them)
 
 Set CROWBAR_DATABASE_URL=postgres://user@host/db to use PostgreSQL instead of SQLite.`
 
@@ -34,6 +40,8 @@ export interface ServeArgs {
   readonly bootAssets?: string | undefined
   readonly proxyDhcp: boolean
   readonly wizard: boolean
+  /** undefined: this machine's resolvers. */
+  readonly dnsForwarders?: readonly string[] | undefined
 }
 
 export function parseServeArgs(argv: readonly string[]): ServeArgs {
@@ -47,7 +55,8 @@ export function parseServeArgs(argv: readonly string[]): ServeArgs {
         interface: { type: 'string' },
         'boot-assets': { type: 'string' },
         'proxy-dhcp': { type: 'boolean' },
-        wizard: { type: 'boolean' }
+        wizard: { type: 'boolean' },
+        'dns-forwarder': { type: 'string', multiple: true }
       },
       strict: true,
       allowPositionals: false
@@ -70,7 +79,16 @@ export function parseServeArgs(argv: readonly string[]): ServeArgs {
   if (!wizard && iface === undefined && (bootAssets !== undefined || proxyDhcp)) {
     throw new UsageError('--boot-assets and --proxy-dhcp need --interface or --wizard: the boot services run only on a chosen interface')
   }
-  return { dataDir, port: Number(portText), interface: iface, bootAssets, proxyDhcp, wizard }
+  const forwarderArgs = parsed.values['dns-forwarder']
+  let dnsForwarders: string[] | undefined
+  if (forwarderArgs !== undefined) {
+    if (!wizard && iface === undefined) throw new UsageError('--dns-forwarder needs --interface or --wizard: DNS runs with the boot services')
+    dnsForwarders = forwarderArgs.includes('none') ? [] : forwarderArgs
+    for (const text of dnsForwarders) {
+      if (!parseUpstream(text)) throw new UsageError(`--dns-forwarder "${text}" is not an IP address, ip:port or [ipv6]:port (or none)`)
+    }
+  }
+  return { dataDir, port: Number(portText), interface: iface, bootAssets, proxyDhcp, wizard, dnsForwarders }
 }
 
 function rendererDir(): string | undefined {
@@ -86,7 +104,9 @@ async function serve(args: ServeArgs): Promise<void> {
     databaseUrl: process.env.CROWBAR_DATABASE_URL,
     logger,
     wizard: args.wizard,
-    ...(args.interface || args.wizard ? { boot: { interface: args.interface, assetsDir: args.bootAssets, proxyDhcp: args.proxyDhcp } } : {})
+    ...(args.interface || args.wizard
+      ? { boot: { interface: args.interface, assetsDir: args.bootAssets, proxyDhcp: args.proxyDhcp, dnsForwarders: args.dnsForwarders ?? systemNameservers() } }
+      : {})
   })
   const http = new HttpTransport({
     handlers: app.handlers,

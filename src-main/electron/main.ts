@@ -6,6 +6,7 @@ import { app, BrowserWindow, ipcMain, session, shell } from 'electron'
 import { startApp, type CrowbarApp } from '../app'
 import { CONTENT_SECURITY_POLICY } from '../api/http-transport'
 import { createRootLogger } from '../log'
+import { systemNameservers } from '../services/dns/resolv-conf'
 import { IpcTransport } from './ipc-transport'
 
 const logger = createRootLogger()
@@ -53,7 +54,14 @@ async function run(): Promise<void> {
   try {
     // `--wizard` (as for `crowbar serve`): the first start waits for the install wizard in the window.
     const wizard = process.argv.includes('--wizard')
-    crowbar = await startApp({ dataDir: app.getPath('userData'), databaseUrl: process.env.CROWBAR_DATABASE_URL, logger, wizard })
+    crowbar = await startApp({
+      dataDir: app.getPath('userData'),
+      databaseUrl: process.env.CROWBAR_DATABASE_URL,
+      logger,
+      wizard,
+      // The interface chosen in the wizard gets DNS forwarding to this machine's resolvers.
+      ...(wizard ? { boot: { proxyDhcp: false, dnsForwarders: systemNameservers() } } : {})
+    })
   } catch (err) {
     logger.fatal({ err }, 'cannot start')
     const { dialog } = await import('electron')
