@@ -35,7 +35,7 @@ export interface ApiNode {
   readonly bootenv: string
   readonly hint: { readonly admin_address?: string }
   readonly addresses: ReadonlyArray<{ readonly network: string; readonly family: 4 | 6; readonly address: string }>
-  readonly discovery: { readonly macs?: readonly string[]; readonly cpus?: number; readonly memory_mb?: number; readonly disks?: ReadonlyArray<{ name: string; size_bytes: number }> }
+  readonly discovery: { readonly macs?: readonly string[]; readonly cpus?: number; readonly memory_mb?: number; readonly disks?: ReadonlyArray<{ name: string; size_bytes: number; removable?: boolean }> }
 }
 export interface ApiNodeRole {
   readonly id: number
@@ -251,7 +251,8 @@ export async function discover(lab: Lab, vm: LabVm, result: NodeResult, waitFor:
   expect(node.bootenv).toBe('discovery')
   expect(node.discovery.cpus).toBeGreaterThanOrEqual(1)
   expect(node.discovery.memory_mb).toBeGreaterThan(512)
-  expect(node.discovery.disks).toContainEqual({ name: 'vda', size_bytes: 8 * 1024 ** 3 })
+  // The VM's empty virtio disk, fixed (not removable): what the installers default to.
+  expect(node.discovery.disks).toContainEqual({ name: 'vda', size_bytes: 8 * 1024 ** 3, removable: false })
 
   // The image's first API request: from an address this MAC was given, to the node-facing API.
   const addresses = new Set(capture.acks.filter((a) => a.mac === mac).map((a) => a.address))
