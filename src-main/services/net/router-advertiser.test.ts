@@ -15,12 +15,18 @@ describe.skipIf(!isRoot || !hasRdisc6)('IPv6 router advertisements (rdisc6 in a 
 
   beforeEach(async () => {
     link = await createTestLink()
-    // The host end needs its IPv6 link-local address (DAD) before it can send.
-    for (let i = 0; i < 50; i++) {
-      const out = await run('ip', ['-6', 'addr', 'show', 'dev', link.hostIf, 'scope', 'link'])
-      if (out.stdout.includes('inet6 fe80') && !out.stdout.includes('tentative')) break
-      await new Promise((r) => setTimeout(r, 100))
+    // Both ends need their IPv6 link-local address (DAD done) before they can send: ours for the
+    // answers, the namespace's for rdisc6's solicitation ("Cannot assign requested address").
+    const ready = async (show: () => Promise<{ stdout: string }>): Promise<void> => {
+      for (let i = 0; i < 50; i++) {
+        const out = (await show()).stdout
+        if (out.includes('inet6 fe80') && !out.includes('tentative')) return
+        await new Promise((r) => setTimeout(r, 100))
+      }
+      throw new Error('no IPv6 link-local address after 5 s')
     }
+    await ready(() => run('ip', ['-6', 'addr', 'show', 'dev', link.hostIf, 'scope', 'link']))
+    await ready(() => link.exec('ip', ['-6', 'addr', 'show', 'dev', link.peerIf, 'scope', 'link']))
   })
   afterEach(async () => {
     advertiser?.stop()
