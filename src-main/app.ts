@@ -135,6 +135,7 @@ export async function startApp(options: AppOptions): Promise<CrowbarApp> {
           jigs,
           logger: options.logger.child({ subsystem: 'annealer' }),
           addressesOf: (nodeId) => adminAddressesOf(store.db, nodeId),
+          peers: store.peers,
           ...(options.localLimit ? { localLimit: options.localLimit } : {})
         })
   try {

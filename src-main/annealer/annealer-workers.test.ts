@@ -1,5 +1,6 @@
 // Two annealer workers, each with its own connection pool, sharing one PostgreSQL queue: claims
-// under FOR UPDATE SKIP LOCKED and an advisory lock keep the limits across both.
+// under FOR UPDATE SKIP LOCKED and an advisory lock keep the limits across both, and LISTEN/NOTIFY
+// wakes a worker for work another process made runnable.
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -51,6 +52,7 @@ describe('annealer workers sharing PostgreSQL', () => {
       ctx: { db: store.db, kind: 'postgres', clock: () => new Date(), feed: new ChangeFeed() },
       jigs: [new NoopJig(), new TestJig({ observer })],
       logger: createRootLogger('silent'),
+      peers: store.peers,
       localLimit: 2
     })
     await worker.start()
@@ -82,4 +84,42 @@ describe('annealer workers sharing PostgreSQL', () => {
     const workers = await app.ctx.db.selectFrom('jobs').select('worker').distinct().execute()
     expect(workers).toHaveLength(2)
   }, 60_000)
+
+  it('wakes a worker at once for work another process committed (NOTIFY), with no polling at all', async () => {
+    // The app's own annealer has no test jig: only the second worker can run these roles, and it
+    // never looks at the queue by itself, so it can only learn of the commit from the signal.
+    app = await startTestApp('postgres', { anneal: true, realClock: true, jigs: [new NoopJig()] })
+    dir = await mkdtemp(join(tmpdir(), 'crowbar-worker-'))
+    store = await openStore({ dataDir: dir, databaseUrl: app.store.location })
+    worker = new Annealer({
+      ctx: { db: store.db, kind: 'postgres', clock: () => new Date(), feed: new ChangeFeed() },
+      jigs: [new NoopJig(), new TestJig()],
+      logger: createRootLogger('silent'),
+      peers: store.peers,
+      peerPollMs: 0
+    })
+    await worker.start()
+
+    const s = scenario(app.ctx)
+    await s.barclamp({
+      name: 'pair',
+      roles: [
+        { name: 'pair-1', jig: 'test', requires: [], flags: { implicit: true }, attributes: {} },
+        { name: 'pair-2', jig: 'test', requires: ['pair-1'], flags: { implicit: true }, attributes: {} }
+      ]
+    })
+    const lab = await s.deployment('lab')
+    for (let i = 1; i <= 3; i++) await s.bind(lab, await s.node(`p${i}.lab.test`), 'pair-2')
+    const committed = Date.now()
+    await s.commit(lab)
+    let states: string[] = []
+    for (let i = 0; i < 200 && Date.now() - committed < 10_000; i++) {
+      states = Object.values(await s.states(lab))
+      if (states.length === 6 && states.every((st) => st === 'active')) break
+      await new Promise((r) => setTimeout(r, 50))
+    }
+    expect(states).toEqual(Array.from({ length: 6 }, () => 'active'))
+    const ran = await app.ctx.db.selectFrom('jobs').select('worker').distinct().execute()
+    expect(ran).toHaveLength(1)
+  }, 30_000)
 })

@@ -9,15 +9,19 @@ import { updateNode } from '../domain/nodes'
 import type { Logger } from '../log'
 import type { Jig, JigOutcome, JigRun, JigTarget } from '../jigs/jig'
 import { JobQueue, type ClaimedJob, type Completion } from './job-queue'
+import type { PeerChannel } from '../store/peer-channel'
 
 export const DEFAULT_MAX_JOBS = 10
 const MAX_JOBS_SETTING = 'annealer.max_jobs'
 const HEARTBEAT_MS = 10_000
 /**
- * On PostgreSQL other worker processes commit and finish work this process hears nothing of; a
- * slow look at the queue picks that up. (SQLite has one process: its feed sees every change.)
+ * On PostgreSQL other worker processes commit and finish work this process's feed hears nothing
+ * of: they signal it (LISTEN/NOTIFY), and a slow look at the queue covers a signal lost while the
+ * listening connection was down. (SQLite has one process: its feed sees every change.)
  */
-const PEER_POLL_MS = 1_000
+const PEER_POLL_MS = 5_000
+/** Signals to peers are coalesced: at most one per this many ms however many changes commit. */
+const PEER_SIGNAL_MS = 20
 /** On PostgreSQL a running job whose worker has not beaten for this long is an orphan. */
 const STALE_AFTER_MS = 60_000
 
@@ -30,6 +34,10 @@ export interface AnnealerOptions {
   readonly runTimeoutMs?: number
   /** This process's own cap, below the shared limit (several workers on PostgreSQL share the work). */
   readonly localLimit?: number
+  /** PostgreSQL: the other processes sharing the queue (the store's peer channel). */
+  readonly peers?: PeerChannel | undefined
+  /** How often to look at the queue for peers' work regardless (0: never; default 5 s). */
+  readonly peerPollMs?: number
 }
 
 export interface AnnealerStatus {
@@ -52,6 +60,8 @@ export class Annealer {
   private unsubscribe: (() => void) | undefined
   private heartbeat: NodeJS.Timeout | undefined
   private peerPoll: NodeJS.Timeout | undefined
+  private stopListening: (() => Promise<void>) | undefined
+  private signalTimer: NodeJS.Timeout | undefined
   private idleWaiters: Array<() => void> = []
 
   constructor(private readonly options: AnnealerOptions) {
@@ -76,16 +86,41 @@ export class Annealer {
       // Our own transition writes need no wake-up; everything else may make work runnable.
       if (event.kind === 'noderole' && event.state === 'transition') return
       this.wake()
+      this.signalPeers()
     })
     this.heartbeat = setInterval(() => {
       this.queue.heartbeat().catch((err: unknown) => this.options.logger.error({ err }, 'heartbeat failed'))
     }, HEARTBEAT_MS)
     this.heartbeat.unref()
-    if (ctx.kind === 'postgres') {
-      this.peerPoll = setInterval(() => this.wake(), PEER_POLL_MS)
+    const peers = this.options.peers
+    if (peers) {
+      try {
+        this.stopListening = await peers.listen(
+          () => this.wake(),
+          (err) => this.options.logger.warn({ err }, 'lost the connection that hears other workers; looking at the queue every few seconds')
+        )
+      } catch (err) {
+        this.options.logger.warn({ err }, 'cannot listen for other workers; looking at the queue every few seconds')
+      }
+    }
+    const pollMs = this.options.peerPollMs ?? PEER_POLL_MS
+    if (ctx.kind === 'postgres' && pollMs > 0) {
+      this.peerPoll = setInterval(() => this.wake(), pollMs)
       this.peerPoll.unref()
     }
     this.wake()
+  }
+
+  /** Tells the other workers that work may be runnable, at most once per PEER_SIGNAL_MS. */
+  private signalPeers(): void {
+    const peers = this.options.peers
+    if (!peers || this.signalTimer) return
+    this.signalTimer = setTimeout(() => {
+      this.signalTimer = undefined
+      if (!this.running) return
+      peers.signal().catch((err: unknown) => this.options.logger.warn({ err }, 'cannot signal the other workers'))
+    }, PEER_SIGNAL_MS)
+    this.signalTimer.unref()
   }
 
   /** Stops claiming, aborts runs in flight (they are re-queued on the next start), writes what finished. */
@@ -95,6 +130,10 @@ export class Annealer {
     this.unsubscribe?.()
     clearInterval(this.heartbeat)
     clearInterval(this.peerPoll)
+    clearTimeout(this.signalTimer)
+    this.signalTimer = undefined
+    await this.stopListening?.()
+    this.stopListening = undefined
     for (const f of this.inFlight.values()) f.abort.abort()
     // A jig that ignores its abort signal must not hold shutdown: its job is re-queued on restart.
     const settled = Promise.all([...this.inFlight.values()].map((f) => f.done))

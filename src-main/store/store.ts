@@ -6,6 +6,7 @@ import { Kysely, Migrator, PostgresDialect, sql } from 'kysely'
 import pg from 'pg'
 import type { Database } from './database'
 import { migrationProvider } from './migrations/migrations'
+import { postgresPeerChannel, type PeerChannel } from './peer-channel'
 import { Sqlite3Dialect } from './sqlite3/sqlite3-dialect'
 import type { StoreKind } from './store-kind'
 
@@ -21,6 +22,8 @@ export interface Store {
   readonly kind: StoreKind
   /** Where the data is: the SQLite file path, or the PostgreSQL URL without its password. */
   readonly location: string
+  /** PostgreSQL: the channel to the other processes sharing the database. */
+  readonly peers?: PeerChannel | undefined
   close(): Promise<void>
 }
 
@@ -35,6 +38,7 @@ export async function openStore(options: StoreOptions): Promise<Store> {
   let db: Kysely<Database>
   let kind: StoreKind
   let location: string
+  let peers: PeerChannel | undefined
   if (url) {
     if (!/^postgres(ql)?:\/\//.test(url)) {
       throw new StoreOpenError(
@@ -46,6 +50,7 @@ export async function openStore(options: StoreOptions): Promise<Store> {
     db = new Kysely<Database>({
       dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: url, max: 10 }) })
     })
+    peers = postgresPeerChannel(url, db)
   } else {
     try {
       await mkdir(options.dataDir, { recursive: true })
@@ -69,6 +74,7 @@ export async function openStore(options: StoreOptions): Promise<Store> {
     db,
     kind,
     location,
+    peers,
     async close() {
       if (closed) return
       closed = true
