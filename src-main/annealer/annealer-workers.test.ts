@@ -13,7 +13,7 @@ import { TestJig } from '../jigs/test-jig'
 import { createRootLogger } from '../log'
 import { openStore, type Store } from '../store/store'
 import { startTestApp, type TestApp } from '../test-app'
-import { Annealer } from './annealer'
+import { Annealer, type AnnealerOptions } from './annealer'
 
 describe('annealer workers sharing PostgreSQL', () => {
   let app: TestApp | undefined
@@ -26,6 +26,19 @@ describe('annealer workers sharing PostgreSQL', () => {
     await app?.dispose()
     if (dir) await rm(dir, { recursive: true, force: true })
   })
+
+  /** Another worker process's part: its own pool on the app's database, its own feed, the peer channel. */
+  async function startSecondWorker(on: TestApp, options: Pick<AnnealerOptions, 'jigs' | 'localLimit' | 'peerPollMs'>): Promise<void> {
+    dir = await mkdtemp(join(tmpdir(), 'crowbar-worker-'))
+    store = await openStore({ dataDir: dir, databaseUrl: on.store.location })
+    worker = new Annealer({
+      ctx: { db: store.db, kind: 'postgres', clock: () => new Date(), feed: new ChangeFeed() },
+      logger: createRootLogger('silent'),
+      peers: store.peers,
+      ...options
+    })
+    await worker.start()
+  }
 
   it('converges one deployment with two workers, never more than the shared limit at once nor two on a node', async () => {
     let running = 0
@@ -46,16 +59,7 @@ describe('annealer workers sharing PostgreSQL', () => {
     }
     app = await startTestApp('postgres', { anneal: true, realClock: true, jigs: [new NoopJig(), new TestJig({ observer })], localLimit: 2 })
     await app.annealer?.setMaxJobs(3)
-    dir = await mkdtemp(join(tmpdir(), 'crowbar-worker-'))
-    store = await openStore({ dataDir: dir, databaseUrl: app.store.location })
-    worker = new Annealer({
-      ctx: { db: store.db, kind: 'postgres', clock: () => new Date(), feed: new ChangeFeed() },
-      jigs: [new NoopJig(), new TestJig({ observer })],
-      logger: createRootLogger('silent'),
-      peers: store.peers,
-      localLimit: 2
-    })
-    await worker.start()
+    await startSecondWorker(app, { jigs: [new NoopJig(), new TestJig({ observer })], localLimit: 2 })
 
     const s = scenario(app.ctx)
     await s.barclamp({
@@ -89,16 +93,7 @@ describe('annealer workers sharing PostgreSQL', () => {
     // The app's own annealer has no test jig: only the second worker can run these roles, and it
     // never looks at the queue by itself, so it can only learn of the commit from the signal.
     app = await startTestApp('postgres', { anneal: true, realClock: true, jigs: [new NoopJig()] })
-    dir = await mkdtemp(join(tmpdir(), 'crowbar-worker-'))
-    store = await openStore({ dataDir: dir, databaseUrl: app.store.location })
-    worker = new Annealer({
-      ctx: { db: store.db, kind: 'postgres', clock: () => new Date(), feed: new ChangeFeed() },
-      jigs: [new NoopJig(), new TestJig()],
-      logger: createRootLogger('silent'),
-      peers: store.peers,
-      peerPollMs: 0
-    })
-    await worker.start()
+    await startSecondWorker(app, { jigs: [new NoopJig(), new TestJig()], peerPollMs: 0 })
 
     const s = scenario(app.ctx)
     await s.barclamp({
