@@ -4,7 +4,7 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { BarclampDefinitionSchema } from '../src-main/api/contract'
+import { BarclampDefinitionSchema } from '../src-main/model'
 import { Annealer } from '../src-main/annealer/annealer'
 import { startApp } from '../src-main/app'
 import { importBarclamp } from '../src-main/domain/barclamps'

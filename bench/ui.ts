@@ -5,7 +5,7 @@
 import { mkdir, writeFile } from 'node:fs/promises'
 import { chromium, type Page } from '@playwright/test'
 import { z } from 'zod'
-import { BarclampDefinitionSchema, DeploymentSchema, NodeSchema } from '../src-main/api/contract'
+import { BarclampDefinitionSchema, DeploymentSchema, NodeSchema } from '../src-main/model'
 import { API_PREFIX } from '../src-main/api/http-routes'
 import { startHeadlessServer, type HeadlessServer } from '../src-main/cli/serve-process'
 

@@ -1,6 +1,6 @@
 // The nodes view (availability switch, bootenv) and the networks editor, whose validation
 // messages come from the API.
-import { NetworkSchema, NodeSchema } from '../src-main/api/contract'
+import { NetworkSchema, NodeSchema } from '../src-main/model'
 import { api, expect, test } from './headless-server'
 import { attachScreenshot, createLab, openApp } from './renderer-page'
 

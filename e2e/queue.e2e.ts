@@ -1,6 +1,6 @@
 // Queue and progress: after a commit converges, the deployment's progress bar is full and the
 // anneal timeline shows each node's jig runs, each opening its log.
-import { DeploymentSchema } from '../src-main/api/contract'
+import { DeploymentSchema } from '../src-main/model'
 import { api, expect, test } from './headless-server'
 import { attachScreenshot, createLab, openApp } from './renderer-page'
 

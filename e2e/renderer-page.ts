@@ -2,7 +2,7 @@
 // stream connected, finding noderoles in the graph, and screenshots attached to the test's artifacts.
 import type { Locator, Page, TestInfo } from '@playwright/test'
 import { z } from 'zod'
-import { DeploymentSchema, NodeRoleSchema, NodeSchema, type NodeRole } from '../src-main/api/contract'
+import { DeploymentSchema, NodeRoleSchema, NodeSchema, type NodeRole } from '../src-main/model'
 import { EVENTS_PATH } from '../src-main/api/http-routes'
 import { api } from './headless-server'
 

@@ -4,8 +4,8 @@
 // "none" except in the root-only test, which uses a veth pair into a namespace it creates.
 import { createServer, type Server } from 'node:net'
 import { z } from 'zod'
-import { NetworkSchema, NodeRoleSchema, NodeWithAddressesSchema, SetupStateSchema } from '../src-main/api/contract'
-import { createTestLink, type TestLink } from '../src-main/services/net/test-link'
+import { NetworkSchema, NodeRoleSchema, NodeWithAddressesSchema, SetupStateSchema } from '../src-main/model'
+import { createTestLink, type TestLink } from '../src-main/testing/test-link'
 import { api, expect, startHeadlessServer, test, type HeadlessServer } from './headless-server'
 import { attachScreenshot, card, deploymentButton, openApp, openDeployment } from './renderer-page'
 

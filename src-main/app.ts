@@ -3,7 +3,7 @@
 import { crowbarBarclamp } from './barclamps/crowbar-barclamp'
 import { testBarclamp } from './barclamps/test-barclamp'
 import { OS_INSTALL_ROLE, OsInstall, provisionerBarclamp } from './barclamps/provisioner/provisioner-barclamp'
-import { BarclampDefinitionSchema } from './api/contract'
+import { BarclampDefinitionSchema } from './model'
 import { createHandlers } from './api/handlers'
 import type { Handlers } from './api/operations'
 import { importBarclamp } from './domain/barclamps'

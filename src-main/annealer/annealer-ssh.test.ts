@@ -4,11 +4,11 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { scenario } from '../domain/domain-scenario'
+import { scenario } from '../testing/domain-scenario'
 import { getNodeRoleDetail, retryNodeRole } from '../domain/noderoles'
 import { getNode, updateNode } from '../domain/nodes'
-import { startSshdTestHost, type SshdTestHost } from '../jigs/ssh/sshd-test-host'
-import { startTestApp, type TestApp } from '../test-app'
+import { startSshdTestHost, type SshdTestHost } from '../testing/sshd-test-host'
+import { startTestApp, type TestApp } from '../testing/test-app'
 
 describe('annealer with the script jig over SSH', () => {
   let app: TestApp

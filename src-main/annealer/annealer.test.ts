@@ -1,12 +1,12 @@
 import { afterEach, describe, expect, it } from 'vitest'
-import { scenario } from '../domain/domain-scenario'
+import { scenario } from '../testing/domain-scenario'
 import { getNodeRoleDetail, retryNodeRole, setNodeRoleData } from '../domain/noderoles'
 import { updateNode } from '../domain/nodes'
 import type { JigRun } from '../jigs/jig'
 import { NoopJig } from '../jigs/noop-jig'
 import { TestJig } from '../jigs/test-jig'
-import { STORE_KINDS } from '../store/test-stores'
-import { startTestApp, type TestApp, type TestAppOptions } from '../test-app'
+import { STORE_KINDS } from '../testing/test-stores'
+import { startTestApp, type TestApp, type TestAppOptions } from '../testing/test-app'
 import { listJobs } from './jobs'
 
 const chain = (length: number, delayMs: number) => ({

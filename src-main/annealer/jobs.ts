@@ -1,6 +1,6 @@
 // Reading the job queue for the API: runs, their state, and their captured output.
-import type { Job } from '../api/contract'
-import { JobStateSchema } from '../api/contract'
+import type { Job } from '../model'
+import { JobStateSchema } from '../model'
 import { notFound } from '../domain/errors'
 import type { Queryable } from '../store/database'
 

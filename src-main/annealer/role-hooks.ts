@@ -1,9 +1,9 @@
 // Role event hooks (Crowbar's on_<state> and on_node_*), run in-process after the change that
 // fires them has committed, one at a time in the order the changes happened.
-import type { ChangeEvent } from '../api/contract'
+import type { ChangeEvent } from '../model'
 import type { ChangeFeed } from '../domain/change-feed'
 import type { DomainContext } from '../domain/context'
-import type { NodeRoleState } from '../domain/noderole-states'
+import type { NodeRoleState } from '../model'
 import type { Logger } from '../log'
 
 export interface NodeRoleHookEvent {

@@ -19,7 +19,7 @@ import { allocateNodeAddresses, nodeAddresses } from '../barclamps/network/alloc
 import { createNetwork, deleteNetwork, getNetwork, listNetworks, updateNetwork } from '../barclamps/network/networks'
 import { transact } from '../domain/context'
 import { nodeRow } from '../domain/nodes'
-import type { Node } from './contract'
+import type { Node } from '../model'
 import type { HostKeyPins } from '../jigs/ssh/host-key-pins'
 import type { SetupWizard } from '../setup/setup-wizard'
 import type { Handlers } from './operations'

@@ -1,6 +1,6 @@
 // The core barclamp: the roles every installation has, whatever else is installed.
 import type { z } from 'zod'
-import type { BarclampDefinitionSchema } from '../api/contract'
+import type { BarclampDefinitionSchema } from '../model'
 
 export const crowbarBarclamp: z.input<typeof BarclampDefinitionSchema> = {
   name: 'crowbar',

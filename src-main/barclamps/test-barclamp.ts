@@ -1,7 +1,7 @@
 // Roles run by the `test` jig (settable delay and failure): for tests, demos and benchmarks. The
 // requirement shapes cover Crowbar's cases: implicit (same node), deployment-wide, cluster.
 import type { z } from 'zod'
-import type { BarclampDefinitionSchema } from '../api/contract'
+import type { BarclampDefinitionSchema } from '../model'
 
 export const testBarclamp: z.input<typeof BarclampDefinitionSchema> = {
   name: 'test',

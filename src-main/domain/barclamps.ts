@@ -1,7 +1,7 @@
 // Barclamps and their roles: installing a barclamp validates its roles as a whole (known jigs,
 // every requirement resolvable, no requirement cycle) before anything is written.
-import type { Barclamp, BarclampDefinition, Role } from '../api/contract'
-import { ROLE_FLAGS } from '../api/contract'
+import type { Barclamp, BarclampDefinition, Role } from '../model'
+import { ROLE_FLAGS } from '../model'
 import type { RoleRow } from '../store/database'
 import type { Queryable } from '../store/database'
 import { parseJsonObject, parseStringArray } from './attributes'

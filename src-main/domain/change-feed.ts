@@ -1,5 +1,5 @@
 // In-process publish/subscribe of change events; the transports forward them (SSE, IPC).
-import type { ChangeEvent } from '../api/contract'
+import type { ChangeEvent } from '../model'
 
 export type ChangeListener = (event: ChangeEvent) => void
 

@@ -1,7 +1,7 @@
 // What every domain operation needs: the store, a clock, and the feed that tells the UI what
 // changed. Changes are buffered during a transaction and published only once it has committed.
 import type { Kysely, Transaction } from 'kysely'
-import type { ChangeEvent } from '../api/contract'
+import type { ChangeEvent } from '../model'
 import type { JsonObject } from './attributes'
 import type { Database } from '../store/database'
 import type { StoreKind } from '../store/store-kind'

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { STORE_KINDS } from '../store/test-stores'
-import { useTestApp } from '../test-app'
+import { STORE_KINDS } from '../testing/test-stores'
+import { useTestApp } from '../testing/test-app'
 import { deleteDeployment, discardProposal } from './deployment-removal'
 import { getDeployment, listDeployments } from './deployments'
 import { getNodeRoleDetail, setNodeRoleData } from './noderoles'

@@ -1,7 +1,7 @@
 // Taking work back: discarding an open proposal (its never-run noderoles go, edited data reverts),
 // and deleting a deployment that nothing has run in. Both refuse when other noderoles depend on
 // what would go, and change nothing then.
-import type { Deployment } from '../api/contract'
+import type { Deployment } from '../model'
 import { transact, type DomainContext, type TxContext } from './context'
 import { deploymentRow, getDeployment } from './deployments'
 import { conflict, invalid } from './errors'

@@ -1,12 +1,13 @@
 // Deployments: the tree under `system`, proposals (snapshots) and commit.
 import { sql } from 'kysely'
-import type { Deployment } from '../api/contract'
+import type { Deployment } from '../model'
 import type { DeploymentRow, Queryable, Tx } from '../store/database'
 import { transact, type DomainContext, type TxContext } from './context'
 import { conflict, invalid, isUniqueViolation, notFound } from './errors'
 import { planCommit } from './noderole-graph'
 import { applyPlan, loadGraph } from './noderole-graph-store'
-import { NODEROLE_STATES, STATE_CODE, stateFromCode, type NodeRoleState } from './noderole-states'
+import { NODEROLE_STATES, type NodeRoleState } from '../model'
+import { STATE_CODE, stateFromCode } from './noderole-states'
 
 export const SYSTEM_DEPLOYMENT = 'system'
 

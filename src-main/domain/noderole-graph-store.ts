@@ -3,7 +3,8 @@ import type { Transaction } from 'kysely'
 import type { Database } from '../store/database'
 import type { TxContext } from './context'
 import { buildGraph, type GraphVertex, type NodeRoleGraph, type StatePlan } from './noderole-graph'
-import { STATE_CODE, stateFromCode, type NodeRoleState } from './noderole-states'
+import type { NodeRoleState } from '../model'
+import { STATE_CODE, stateFromCode } from './noderole-states'
 
 export async function loadGraph(tx: Transaction<Database>): Promise<NodeRoleGraph> {
   const rows = await tx.selectFrom('noderoles').select(['id', 'node_id', 'cohort', 'state']).execute()

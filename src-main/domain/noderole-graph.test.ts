@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { buildGraph, planCommit, planFailure, planNodeDeath, planRetry, planStart, planSuccess } from './noderole-graph'
-import type { NodeRoleState } from './noderole-states'
+import type { NodeRoleState } from '../model'
 
 // A small graph across two nodes:  1(n1) -> 2(n1) -> 4(n2) ;  3(n2) -> 4(n2) ; 4 -> 5(n2)
 function graph(states: Record<number, NodeRoleState>) {

@@ -1,7 +1,8 @@
 // How a state change ripples through the noderole graph (DESIGN.md §2.1). Pure: each plan reads a
 // snapshot of the graph and returns the new state of every noderole that moves; persistence
 // applies the plan in one transaction.
-import { nextState, type NodeRoleEvent, type NodeRoleState } from './noderole-states'
+import type { NodeRoleState } from '../model'
+import { nextState, type NodeRoleEvent } from './noderole-states'
 
 export interface GraphVertex {
   readonly id: number

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { IllegalTransition, NODEROLE_STATES, nextState, STATE_CODE, stateFromCode } from './noderole-states'
+import { NODEROLE_STATES } from '../model'
+import { IllegalTransition, nextState, STATE_CODE, stateFromCode } from './noderole-states'
 
 describe('noderole state machine', () => {
   it('keeps Crowbar’s numeric codes', () => {

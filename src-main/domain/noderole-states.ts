@@ -1,8 +1,6 @@
 // The noderole state machine of Crowbar 2.0: the states, their numeric codes, and the one table of
 // allowed moves. Pure: (current, event) -> next, or an IllegalTransition error.
-
-export const NODEROLE_STATES = ['error', 'active', 'todo', 'transition', 'blocked', 'proposed'] as const
-export type NodeRoleState = (typeof NODEROLE_STATES)[number]
+import { NODEROLE_STATES, type NodeRoleState } from '../model'
 
 /** Crowbar's numeric encoding, kept in the store so ordering and queries match the original. */
 export const STATE_CODE: Readonly<Record<NodeRoleState, number>> = {

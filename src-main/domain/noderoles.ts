@@ -1,5 +1,5 @@
 // Reading noderoles (with their graph neighbours and attribute layers), operator data, retry.
-import type { NodeRole, NodeRoleDetail } from '../api/contract'
+import type { NodeRole, NodeRoleDetail } from '../model'
 import type { Queryable, Tx } from '../store/database'
 import { mergeLayers, mergeWalls, parseJsonObject, type AttributeLayers, type JsonObject } from './attributes'
 import { transact, type DomainContext } from './context'

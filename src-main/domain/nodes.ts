@@ -1,5 +1,5 @@
 // Nodes: machines with the two switches that gate all work on them, alive and available.
-import type { Node } from '../api/contract'
+import type { Node } from '../model'
 import type { NodeRow, Queryable, Tx } from '../store/database'
 import { parseJsonObject, type JsonObject } from './attributes'
 import { transact, type DomainContext } from './context'

@@ -6,13 +6,13 @@ import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import type { JsonObject } from '../domain/attributes'
 import { createNode } from '../domain/nodes'
-import { startTestApp, type TestApp } from '../test-app'
+import { startTestApp, type TestApp } from '../testing/test-app'
 import { checkAlive } from './aliveness'
 import type { JigRun, JigTarget } from './jig'
 import { parseWall, ScriptJig, type ScriptJigOptions } from './script-jig'
 import { ensureAdminKeyPair, type AdminKeyPair } from './ssh/admin-keys'
 import { HostKeyPins } from './ssh/host-key-pins'
-import { startSshdTestHost, type SshdTestHost } from './ssh/sshd-test-host'
+import { startSshdTestHost, type SshdTestHost } from '../testing/sshd-test-host'
 
 describe('script output as a wall', () => {
   it('reads empty stdout as {} and a JSON object as itself', () => {

@@ -8,7 +8,7 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startApp, type CrowbarApp } from '../app'
 import { createRootLogger } from '../log'
-import { createTestLink, type TestLink } from './net/test-link'
+import { createTestLink, type TestLink } from '../testing/test-link'
 
 describe('boot services on an interface', () => {
   let link: TestLink

@@ -9,7 +9,7 @@ import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { startApp, type AppOptions, type CrowbarApp } from '../app'
 import { createRootLogger } from '../log'
-import { createTestLink, type TestLink } from '../services/net/test-link'
+import { createTestLink, type TestLink } from '../testing/test-link'
 
 describe('install wizard on an interface', () => {
   let link: TestLink

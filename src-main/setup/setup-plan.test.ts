@@ -1,7 +1,7 @@
 // The wizard's checks without a store: proposals, every refusal naming its field, and the layout
 // valid choices produce. Interfaces are given as the tables `ip -j addr` would yield.
 import { describe, expect, it } from 'vitest'
-import type { SetupInput } from '../api/contract'
+import type { SetupInput } from '../model'
 import { interfacesFromIproute, interfacesFromNode, type HostInterface } from './host-interfaces'
 import { planSetup, proposalFor } from './setup-plan'
 

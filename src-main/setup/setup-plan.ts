@@ -1,6 +1,6 @@
 // The install wizard's choices checked as a whole before anything is written, and turned into what
 // the first start creates. Pure: every problem found is returned, each starting with its field.
-import type { SetupInput, SetupPlan } from '../api/contract'
+import type { SetupInput, SetupPlan } from '../model'
 import { adminFqdn, DEFAULT_ADMIN_SUBNET, DEFAULT_CLUSTER_DOMAIN, layoutFor } from '../barclamps/network/admin-bootstrap'
 import { contains, formatAddress, formatCidr, lastOf, parseAddress, parseCidr, type Cidr } from '../barclamps/network/ip-address'
 import type { HostInterface } from './host-interfaces'

@@ -5,12 +5,12 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest'
-import type { ChangeEvent, SetupInput } from '../api/contract'
+import type { ChangeEvent, SetupInput } from '../model'
 import { invokeOperation, type OperationResult } from '../api/operations'
 import { startApp, type CrowbarApp } from '../app'
 import { createRootLogger } from '../log'
 import type { StoreKind } from '../store/store-kind'
-import { createTestDatabase, STORE_KINDS } from '../store/test-stores'
+import { createTestDatabase, STORE_KINDS } from '../testing/test-stores'
 
 const VALID: SetupInput = {
   interface: 'none',

@@ -3,7 +3,7 @@
 // them in one transaction, commits the system deployment and starts the boot services there.
 import { hostname } from 'node:os'
 import type { z } from 'zod'
-import type { BootStatusSchema, SetupInput, SetupPlan, SetupResultSchema, SetupState } from '../api/contract'
+import type { BootStatusSchema, SetupInput, SetupPlan, SetupResultSchema, SetupState } from '../model'
 import { bootstrapAdmin, bootstrapDone, SETUP_INTERFACE_SETTING } from '../barclamps/network/admin-bootstrap'
 import type { DomainContext } from '../domain/context'
 import { conflict, invalid } from '../domain/errors'

@@ -1,7 +1,7 @@
 import { sql } from 'kysely'
 import { afterEach, describe, expect, it } from 'vitest'
 import { openStore, StoreOpenError } from './store'
-import { openTestStore, STORE_KINDS, type TestStore } from './test-stores'
+import { openTestStore, STORE_KINDS, type TestStore } from '../testing/test-stores'
 
 describe.each(STORE_KINDS)('store on %s', (kind) => {
   let store: TestStore | undefined

@@ -1,5 +1,5 @@
 // The annealer at a glance in the header: jig runs running and queued.
-import type { ChangeEvent } from '../../src-main/api/contract'
+import type { ChangeEvent } from '../../src-main/model'
 import { useClient } from './live/LiveContext'
 import { useLiveResource } from './live/use-live-resource'
 

@@ -1,7 +1,7 @@
 // The window: a header with the views, and the open view. Deployments, nodes and roles are loaded
 // here once and kept current from the change stream; their load failures are shown in words.
 import { useEffect, useState } from 'react'
-import type { ChangeEvent } from '../../src-main/api/contract'
+import type { ChangeEvent } from '../../src-main/model'
 import { AnnealerStatus } from './AnnealerStatus'
 import { DeploymentTree } from './deployments/DeploymentTree'
 import { DeploymentWorkspace } from './deployments/DeploymentWorkspace'

@@ -1,14 +1,8 @@
 // The renderer's only way to the main side: the contract's operations, carried by the preload
 // bridge inside Electron or by HTTP in headless mode. Errors come back as ApiCallError with the
 // server's message, ready to show to the user.
-import {
-  ApiErrorSchema,
-  ChangeEventSchema,
-  OPERATION_NAMES,
-  type ChangeEvent,
-  type CrowbarApi,
-  type OperationName
-} from '../../src-main/api/contract'
+import { ChangeEventSchema, type ChangeEvent } from '../../src-main/model'
+import { ApiErrorSchema, OPERATION_NAMES, type CrowbarApi, type OperationName } from '../../src-main/api/contract'
 import { EVENTS_PATH, requestFor } from '../../src-main/api/http-routes'
 
 const STREAM_RETRY_MS = 3000

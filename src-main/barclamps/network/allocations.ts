@@ -4,7 +4,7 @@
 // unique constraints back it up.
 import { randomBytes } from 'node:crypto'
 import type { z } from 'zod'
-import type { NodeAddressSchema } from '../../api/contract'
+import type { NodeAddressSchema } from '../../model'
 import type { TxContext } from '../../domain/context'
 import { conflict, notFound } from '../../domain/errors'
 import type { Queryable, Tx } from '../../store/database'

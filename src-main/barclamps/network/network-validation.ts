@@ -1,7 +1,7 @@
 // Checks a network definition as a whole before anything is written: subnet and prefix well
 // formed, each range inside its subnet and apart from the others, each router inside its subnet.
 // Pure; returns every problem found, each naming the field and what to change.
-import type { NetworkInput } from '../../api/contract'
+import type { NetworkInput } from '../../model'
 import { contains, formatCidr, lastOf, parseAddress, parseCidr, type Cidr, type Family } from './ip-address'
 
 export interface ResolvedRange {

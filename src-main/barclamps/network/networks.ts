@@ -1,8 +1,8 @@
 // Networks: create, change, list, delete. Each network has a role (`network-<name>`) in the network
 // barclamp; binding a node to it allocates the node's addresses (see network-barclamp.ts).
 import { randomBytes } from 'node:crypto'
-import type { Network, NetworkInput } from '../../api/contract'
-import { NETWORK_CATEGORIES, NetworkBondSchema } from '../../api/contract'
+import type { Network, NetworkInput } from '../../model'
+import { NETWORK_CATEGORIES, NetworkBondSchema } from '../../model'
 import { transact, type DomainContext, type TxContext } from '../../domain/context'
 import { conflict, invalid, isUniqueViolation, notFound } from '../../domain/errors'
 import type { Queryable, Tx } from '../../store/database'

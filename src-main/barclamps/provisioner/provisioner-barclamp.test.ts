@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { BarclampDefinitionSchema } from '../../api/contract'
+import { BarclampDefinitionSchema } from '../../model'
 import { installedByThisRun, OS_INSTALL_ROLE, osInstallSystemData, provisionerBarclamp } from './provisioner-barclamp'
 
 describe('the provisioner barclamp', () => {

@@ -2,7 +2,7 @@
 // (its script runs on the discovery image over SSH), then, once the noderole is active, sets the
 // node's bootenv to `local`, marks it not alive and only then reboots it into the installed OS.
 import type { z } from 'zod'
-import type { BarclampDefinitionSchema } from '../../api/contract'
+import type { BarclampDefinitionSchema } from '../../model'
 import type { NodeRoleHookEvent, RoleHooks } from '../../annealer/role-hooks'
 import { isJsonObject, parseJsonObject, type JsonObject } from '../../domain/attributes'
 import type { BindHook, DomainContext } from '../../domain/context'

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { createRootLogger } from '../../log'
 import { RouterAdvertiser } from './router-advertiser'
-import { createTestLink, run, type TestLink } from './test-link'
+import { createTestLink, run, type TestLink } from '../../testing/test-link'
 
 const isRoot = process.getuid?.() === 0
 const hasRdisc6 = (await run('sh', ['-c', 'command -v rdisc6'])).code === 0

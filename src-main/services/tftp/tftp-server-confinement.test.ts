@@ -4,7 +4,7 @@ import { promises as fs } from 'node:fs'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { encodeRequest } from './tftp-codec'
-import { markUnread, opts, probe, run, useTftpFixture, wasRead } from './tftp-test-fixture'
+import { markUnread, opts, probe, run, useTftpFixture, wasRead } from '../../testing/tftp-test-fixture'
 
 const fx = useTftpFixture()
 

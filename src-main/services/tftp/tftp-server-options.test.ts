@@ -4,8 +4,8 @@ import { promises as fs } from 'node:fs'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { encodeAck, encodeRequest } from './tftp-codec'
-import { tftpRead, UdpTestClient } from './tftp-test-client'
-import { BIG, opts, probe, sha256, useTftpFixture } from './tftp-test-fixture'
+import { tftpRead, UdpTestClient } from '../../testing/tftp-test-client'
+import { BIG, opts, probe, sha256, useTftpFixture } from '../../testing/tftp-test-fixture'
 
 const fx = useTftpFixture()
 

@@ -2,8 +2,8 @@
 // closed client ports, and reports each completed transfer even to a throwing listener.
 import { describe, expect, it } from 'vitest'
 import { encodeAck, encodeError, encodeRequest } from './tftp-codec'
-import { TftpReadError, tftpRead, UdpTestClient } from './tftp-test-client'
-import { BIG, opts, probe, sha256, useTftpFixture, waitFor } from './tftp-test-fixture'
+import { TftpReadError, tftpRead, UdpTestClient } from '../../testing/tftp-test-client'
+import { BIG, opts, probe, sha256, useTftpFixture, waitFor } from '../../testing/tftp-test-fixture'
 import type { TftpTransferEvent } from './tftp-server'
 
 const fx = useTftpFixture()

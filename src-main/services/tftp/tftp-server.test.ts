@@ -5,8 +5,8 @@ import { promises as fs, readFileSync } from 'node:fs'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { encodeRequest } from './tftp-codec'
-import { tftpRead, UdpTestClient } from './tftp-test-client'
-import { curlGet, opts, packageGet, sha256, tftpHpaGet, useTftpFixture, waitFor } from './tftp-test-fixture'
+import { tftpRead, UdpTestClient } from '../../testing/tftp-test-client'
+import { curlGet, opts, packageGet, sha256, tftpHpaGet, useTftpFixture, waitFor } from '../../testing/tftp-test-fixture'
 import { bindFailure, TftpServer, TftpServerError, type TftpTransferEvent } from './tftp-server'
 
 const fx = useTftpFixture()

@@ -1,7 +1,7 @@
 // The binding board: the roles on offer and the nodes. Dropping a node on a role proposes the
 // noderole (and the noderoles its requirements bring); the API's refusal is shown in its words.
 import { useMemo, useState } from 'react'
-import type { Deployment, Node, NodeRole, Role } from '../../../src-main/api/contract'
+import type { Deployment, Node, NodeRole, Role } from '../../../src-main/model'
 import { ErrorAlert } from '../errors/ErrorAlert'
 import { errorText } from '../errors/error-text'
 import { useClient } from '../live/LiveContext'

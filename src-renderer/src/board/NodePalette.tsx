@@ -1,7 +1,7 @@
 // The nodes to bind: drag one onto a role, or select it (click, Enter or Space) and press a role's
 // Bind button.
 import { useMemo, useState } from 'react'
-import type { Node } from '../../../src-main/api/contract'
+import type { Node } from '../../../src-main/model'
 import { startNodeDrag } from './drag-data'
 
 interface Props {

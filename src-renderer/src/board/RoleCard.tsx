@@ -1,7 +1,7 @@
 // A role as a drop target, with the noderoles bound to it in this deployment. Each shows its node
 // and state; one brought in to satisfy another's requirements says which; proposed ones can be removed.
 import { useState, type DragEvent } from 'react'
-import type { NodeRole, Role } from '../../../src-main/api/contract'
+import type { NodeRole, Role } from '../../../src-main/model'
 import { carriesNode, droppedNodeId } from './drag-data'
 
 interface Props {

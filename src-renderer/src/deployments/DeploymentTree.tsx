@@ -1,5 +1,5 @@
 // The deployment tree: `system` at the root, child deployments under their parents, each with its state.
-import type { Deployment } from '../../../src-main/api/contract'
+import type { Deployment } from '../../../src-main/model'
 
 interface Props {
   readonly deployments: readonly Deployment[]

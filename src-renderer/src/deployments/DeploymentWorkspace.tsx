@@ -1,7 +1,7 @@
 // One deployment at work: its state and progress, propose and commit, the binding board beside
 // the noderole graph, and the details of the noderole opened from either.
 import { useCallback, useState } from 'react'
-import type { Deployment, Node, Role } from '../../../src-main/api/contract'
+import type { Deployment, Node, Role } from '../../../src-main/model'
 import { BindingBoard } from '../board/BindingBoard'
 import { NodeRoleDetail } from '../detail/NodeRoleDetail'
 import { ErrorAlert } from '../errors/ErrorAlert'

@@ -1,6 +1,6 @@
 // Creates a deployment under a parent (the selected one by default); it starts with its proposal open.
 import { useState, type FormEvent } from 'react'
-import type { Deployment } from '../../../src-main/api/contract'
+import type { Deployment } from '../../../src-main/model'
 import { ErrorAlert } from '../errors/ErrorAlert'
 import { errorText } from '../errors/error-text'
 import { useClient } from '../live/LiveContext'

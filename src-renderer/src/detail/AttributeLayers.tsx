@@ -1,7 +1,7 @@
 // A noderole's attributes, one layer at a time in the order they merge into its run input
 // (DESIGN.md §2), then the merged result and the wall its last run produced.
 import { useState } from 'react'
-import type { NodeRoleDetail } from '../../../src-main/api/contract'
+import type { NodeRoleDetail } from '../../../src-main/model'
 
 type JsonObject = NodeRoleDetail['wall']
 

@@ -1,7 +1,7 @@
 // One noderole opened from the graph or the board: its state, its attribute layers, its runs and
 // their logs; retry when in error, remove while proposed, user data while the deployment is proposed.
 import { useEffect, useState } from 'react'
-import type { ChangeEvent } from '../../../src-main/api/contract'
+import type { ChangeEvent } from '../../../src-main/model'
 import { ErrorAlert } from '../errors/ErrorAlert'
 import { errorText } from '../errors/error-text'
 import { useClient } from '../live/LiveContext'

@@ -1,6 +1,6 @@
 // A noderole's jig runs (jobs), newest first, each with its captured output on demand.
 import { useState } from 'react'
-import type { Job } from '../../../src-main/api/contract'
+import type { Job } from '../../../src-main/model'
 import { ErrorAlert } from '../errors/ErrorAlert'
 import { errorText } from '../errors/error-text'
 import { useClient } from '../live/LiveContext'

@@ -1,7 +1,7 @@
 // Operator (user) data of a noderole: editable while its deployment is proposed; commit makes it
 // the top layer of the run input.
 import { useState } from 'react'
-import type { NodeRoleDetail } from '../../../src-main/api/contract'
+import type { NodeRoleDetail } from '../../../src-main/model'
 import { ErrorAlert } from '../errors/ErrorAlert'
 import { errorText } from '../errors/error-text'
 import { useClient } from '../live/LiveContext'

@@ -2,7 +2,7 @@
 // annealer runs only the cards whose state changed render again.
 import { Handle, Position, useStore, type Node, type NodeProps, type ReactFlowState } from '@xyflow/react'
 import { memo } from 'react'
-import type { NodeRole } from '../../../src-main/api/contract'
+import type { NodeRole } from '../../../src-main/model'
 
 export interface NodeRoleCardData extends Record<string, unknown> {
   readonly role: string

@@ -14,7 +14,7 @@ import {
 } from '@xyflow/react'
 import '@xyflow/react/dist/style.css'
 import { useCallback, useEffect, useMemo, useRef } from 'react'
-import { NODEROLE_STATE_NAMES, type NodeRole } from '../../../src-main/api/contract'
+import { NODEROLE_STATES, type NodeRole } from '../../../src-main/model'
 import type { NodeRoleStructure } from '../noderoles/use-deployment-noderoles'
 import { FlowNodes, flowEdges } from './flow-elements'
 import { layoutGraph } from './graph-layout'
@@ -101,7 +101,7 @@ function GraphCanvas({ structure, noderoles, selectedId, onSelect }: Props) {
         {small && <MiniMap pannable zoomable ariaLabel="Overview of the noderole graph" />}
         <Panel position="top-left">
           <ul className="graph-legend" aria-label="Noderoles by state">
-            {NODEROLE_STATE_NAMES.map((s) => (
+            {NODEROLE_STATES.map((s) => (
               <li key={s} className={`legend-${s}`}>
                 <span className="swatch" aria-hidden="true" /> {s} {counts.get(s) ?? 0}
               </li>

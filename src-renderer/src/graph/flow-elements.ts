@@ -3,7 +3,7 @@
 // the noderoles that changed. Handles and sizes are given up front: React Flow then has no need
 // to render every node once to measure it, and renders only what is in view.
 import { Position, type Edge } from '@xyflow/react'
-import type { NodeRole } from '../../../src-main/api/contract'
+import type { NodeRole } from '../../../src-main/model'
 import { CARD_HEIGHT, CARD_WIDTH, type GraphLayout } from './graph-layout'
 import type { NodeRoleFlowNode } from './NodeRoleCard'
 

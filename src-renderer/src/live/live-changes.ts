@@ -1,6 +1,6 @@
 // One subscription to the change stream for the whole window, fanned out to every view that
 // listens. Views that mount before the stream is connected wait for it; later ones load at once.
-import type { ChangeEvent } from '../../../src-main/api/contract'
+import type { ChangeEvent } from '../../../src-main/model'
 import type { Client } from '../api-client'
 
 export interface ChangeListener {

@@ -2,7 +2,7 @@
 // changes), reloaded after relevant changes. Bursts of changes (a commit moves many noderoles)
 // are coalesced into one reload, and at most one load is in flight at a time.
 import { useCallback, useEffect, useRef, useState } from 'react'
-import type { ChangeEvent } from '../../../src-main/api/contract'
+import type { ChangeEvent } from '../../../src-main/model'
 import { errorText } from '../errors/error-text'
 import { useLiveChanges } from './LiveContext'
 

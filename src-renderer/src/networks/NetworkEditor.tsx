@@ -1,7 +1,7 @@
 // Edits one network (or creates one): category, VLAN, IPv4 subnet, v6prefix (a /64, `auto`, or
 // none), ranges and routers. The API's validation messages are shown as they come.
 import { useState, type FormEvent } from 'react'
-import { NETWORK_CATEGORIES, type Network } from '../../../src-main/api/contract'
+import { NETWORK_CATEGORIES, type Network } from '../../../src-main/model'
 import { ErrorAlert } from '../errors/ErrorAlert'
 import { errorText } from '../errors/error-text'
 import { useClient } from '../live/LiveContext'

@@ -1,6 +1,6 @@
 // The networks: pick one to edit, or start a new one.
 import { useState } from 'react'
-import type { ChangeEvent } from '../../../src-main/api/contract'
+import type { ChangeEvent } from '../../../src-main/model'
 import { ErrorAlert } from '../errors/ErrorAlert'
 import { useClient } from '../live/LiveContext'
 import { useLiveResource } from '../live/use-live-resource'

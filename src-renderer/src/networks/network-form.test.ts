@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import type { Network } from '../../../src-main/api/contract'
+import type { Network } from '../../../src-main/model'
 import { emptyForm, formFromNetwork, settingsFromForm } from './network-form'
 
 const admin: Network = {

@@ -1,7 +1,7 @@
 // The network editor's form: text fields as typed, to and from the contract's network shapes.
 // Only what a form cannot say is checked here (numbers); the API validates the rest and its
 // messages are shown as they come.
-import type { Network, NetworkInput } from '../../../src-main/api/contract'
+import type { Network, NetworkInput } from '../../../src-main/model'
 
 export interface RangeRow {
   name: string

@@ -3,7 +3,7 @@
 // reload the list. `structure` keeps its identity while ids and edges stay the same, so the graph
 // layout is computed once per structure, not once per state change.
 import { useCallback, useEffect, useRef, useState } from 'react'
-import type { NodeRole } from '../../../src-main/api/contract'
+import type { NodeRole } from '../../../src-main/model'
 import { errorText } from '../errors/error-text'
 import { useClient, useLiveChanges } from '../live/LiveContext'
 

@@ -1,7 +1,7 @@
 // One node: alive (the framework's view), available (the administrator's switch), bootenv,
 // addresses, inventory and when it last changed.
 import { useState } from 'react'
-import type { Node } from '../../../src-main/api/contract'
+import type { Node } from '../../../src-main/model'
 import { formatAgo } from '../time-format'
 
 export type NodeWithAddresses = Node & { readonly addresses: readonly { network: string; family: 4 | 6; address: string }[] }

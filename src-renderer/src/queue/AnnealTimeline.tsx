@@ -1,7 +1,7 @@
 // The anneal timeline: a Gantt of jig runs, one row per node, colored by outcome. Each bar is a
 // button: it names its run and opens the run's log.
 import { useMemo, useState } from 'react'
-import type { Job } from '../../../src-main/api/contract'
+import type { Job } from '../../../src-main/model'
 import { formatDuration } from '../time-format'
 import { latestBurst, layoutTimeline } from './timeline-layout'
 

@@ -1,6 +1,6 @@
 // The annealer's queue counts and its concurrency limit, which the operator may change.
 import { useState, type FormEvent } from 'react'
-import type { ChangeEvent } from '../../../src-main/api/contract'
+import type { ChangeEvent } from '../../../src-main/model'
 import { ErrorAlert } from '../errors/ErrorAlert'
 import { errorText } from '../errors/error-text'
 import { useClient } from '../live/LiveContext'

@@ -1,7 +1,7 @@
 // Queue and progress: the annealer, each committed deployment's progress, the runs in flight,
 // and the anneal timeline with each run's log.
 import { useEffect, useMemo, useState } from 'react'
-import type { ChangeEvent, Deployment, Job, Node } from '../../../src-main/api/contract'
+import type { ChangeEvent, Deployment, Job, Node } from '../../../src-main/model'
 import { DeploymentProgress } from '../deployments/DeploymentProgress'
 import { ErrorAlert } from '../errors/ErrorAlert'
 import { errorText } from '../errors/error-text'

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import type { Job } from '../../../src-main/api/contract'
+import type { Job } from '../../../src-main/model'
 import { latestBurst, layoutTimeline } from './timeline-layout'
 
 const job = (id: number, node: number, from: number | null, to: number | null, state: Job['state'] = 'done'): Job => ({

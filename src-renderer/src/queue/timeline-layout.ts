@@ -1,6 +1,6 @@
 // Where each jig run sits on the anneal timeline: one row per node, bars from start to finish
 // (running ones up to now), as fractions of the whole span.
-import type { Job } from '../../../src-main/api/contract'
+import type { Job } from '../../../src-main/model'
 
 export interface TimelineBar {
   readonly job: Job

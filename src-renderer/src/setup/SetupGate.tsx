@@ -1,7 +1,7 @@
 // Shows the install wizard while the setup is pending, the main window once it is done (here or in
 // another window: the 'setup' change says so), and why the boot services did not start, if so.
 import { useCallback, useEffect, useRef, useState, type ReactNode } from 'react'
-import type { SetupState } from '../../../src-main/api/contract'
+import type { SetupState } from '../../../src-main/model'
 import { errorText } from '../errors/error-text'
 import { ErrorAlert } from '../errors/ErrorAlert'
 import { useClient, useLiveChanges } from '../live/LiveContext'

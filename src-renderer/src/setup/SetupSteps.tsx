@@ -1,7 +1,7 @@
 // The install wizard's four steps: the interface, the admin network, the names, and the review of
 // what will be created. Each input has its label, and the API's message for it right below.
 import type { ReactNode } from 'react'
-import type { SetupPlan, SetupState } from '../../../src-main/api/contract'
+import type { SetupPlan, SetupState } from '../../../src-main/model'
 import type { FieldErrors, SetupField, SetupForm, V6Mode } from './setup-form'
 
 interface StepProps {

@@ -2,7 +2,7 @@
 // API to check the choices (it writes nothing) and stays with the API's messages shown by their
 // fields; only Confirm creates anything.
 import { useEffect, useRef, useState, type FormEvent } from 'react'
-import type { SetupPlan, SetupState } from '../../../src-main/api/contract'
+import type { SetupPlan, SetupState } from '../../../src-main/model'
 import { errorText } from '../errors/error-text'
 import { ErrorAlert } from '../errors/ErrorAlert'
 import { useClient } from '../live/LiveContext'

@@ -1,6 +1,6 @@
 // The install wizard's form: its fields as typed, the steps that hold them, and the API's
 // validation message split into one message per field so each shows next to its input.
-import type { SetupInput } from '../../../src-main/api/contract'
+import type { SetupInput } from '../../../src-main/model'
 
 export const SETUP_FIELDS = ['interface', 'v4_subnet', 'dhcp_first', 'dhcp_last', 'v6prefix', 'domain', 'admin_name'] as const
 export type SetupField = (typeof SETUP_FIELDS)[number]

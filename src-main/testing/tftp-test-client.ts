@@ -1,7 +1,7 @@
 // Test support: a small TFTP client over a real UDP socket, for raw requests and windowed reads
 // that check every block. Not used by the application.
 import dgram from 'node:dgram'
-import { decodePacket, encodeAck, encodeRequest, type TftpOption, type TftpPacket } from './tftp-codec'
+import { decodePacket, encodeAck, encodeRequest, type TftpOption, type TftpPacket } from '../services/tftp/tftp-codec'
 
 export interface Received {
   readonly packet: TftpPacket

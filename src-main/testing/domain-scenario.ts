@@ -1,14 +1,14 @@
 // For tests: short names for the domain calls a scenario makes, so each test reads
 // as the operator's steps. Every call goes through the real domain and store.
-import { BarclampDefinitionSchema } from '../api/contract'
-import type { NodeRoleState } from './noderole-states'
-import { importBarclamp } from './barclamps'
-import type { DomainContext } from './context'
-import { commitDeployment, createDeployment, proposeDeployment, systemDeploymentId } from './deployments'
-import { bindNodeRole } from './noderole-binding'
-import { listNodeRoles } from './noderoles'
-import { finishRun, startRun } from './noderole-runs'
-import { createNode, updateNode } from './nodes'
+import { BarclampDefinitionSchema } from '../model'
+import type { NodeRoleState } from '../model'
+import { importBarclamp } from '../domain/barclamps'
+import type { DomainContext } from '../domain/context'
+import { commitDeployment, createDeployment, proposeDeployment, systemDeploymentId } from '../domain/deployments'
+import { bindNodeRole } from '../domain/noderole-binding'
+import { listNodeRoles } from '../domain/noderoles'
+import { finishRun, startRun } from '../domain/noderole-runs'
+import { createNode, updateNode } from '../domain/nodes'
 import type { z } from 'zod'
 
 export function scenario(ctx: DomainContext) {

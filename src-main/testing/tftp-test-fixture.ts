@@ -9,9 +9,9 @@ import { promisify } from 'node:util'
 import pino from 'pino'
 import { createClient } from 'tftp'
 import { afterAll, afterEach, beforeAll } from 'vitest'
-import type { TftpOption } from './tftp-codec'
+import type { TftpOption } from '../services/tftp/tftp-codec'
 import { UdpTestClient, type Received } from './tftp-test-client'
-import { TftpServer, type TftpServerOptions } from './tftp-server'
+import { TftpServer, type TftpServerOptions } from '../services/tftp/tftp-server'
 
 export const run = promisify(execFile)
 export const BIG = 5 * 1024 * 1024

@@ -7,7 +7,7 @@ import { mkdir, mkdtemp, readFile, rm, unlink, writeFile } from 'node:fs/promise
 import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fingerprintOf } from './host-key-pins'
+import { fingerprintOf } from '../jigs/ssh/host-key-pins'
 
 export interface SshdTestHost {
   /** Where sshd listens: the namespace's end of the veth pair. */

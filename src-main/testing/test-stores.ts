@@ -6,8 +6,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import pg from 'pg'
 import { inject } from 'vitest'
-import { openStore, type Store } from './store'
-import type { StoreKind } from './store-kind'
+import { openStore, type Store } from '../store/store'
+import type { StoreKind } from '../store/store-kind'
 
 export const STORE_KINDS: readonly StoreKind[] = ['sqlite', 'postgres']
 
