@@ -14,7 +14,7 @@ import { STATE_CODE } from '../src-main/domain/noderole-states'
 import { createNode } from '../src-main/domain/nodes'
 import { NoopJig } from '../src-main/jigs/noop-jig'
 import { TestJig } from '../src-main/jigs/test-jig'
-import { createRootLogger } from '../src-main/log'
+import { createRootLogger } from '../src-main/base/log'
 
 const NODES = Number(process.env.BENCH_NODES ?? 1000)
 const ROLES = 20

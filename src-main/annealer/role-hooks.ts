@@ -4,7 +4,7 @@ import type { ChangeEvent } from '../model'
 import type { ChangeFeed } from '../domain/change-feed'
 import type { DomainContext } from '../domain/context'
 import type { NodeRoleState } from '../model'
-import type { Logger } from '../log'
+import type { Logger } from '../base/log'
 
 export interface NodeRoleHookEvent {
   readonly noderoleId: number

@@ -8,7 +8,7 @@ import { startApp, VERSION } from '../app'
 import { defaultDataDir } from '../data-dir'
 import { parseUpstream } from '../services/dns/dns-forwarder'
 import { systemNameservers } from '../services/dns/resolv-conf'
-import { createRootLogger } from '../log'
+import { createRootLogger } from '../base/log'
 import { messageOf } from '../store/store'
 
 const USAGE = `usage: crowbar serve [--data-dir DIR] [--port N] [--interface IFACE | --wizard] [--boot-assets DIR] [--proxy-dhcp]

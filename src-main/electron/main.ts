@@ -5,7 +5,7 @@ import { pathToFileURL } from 'node:url'
 import { app, BrowserWindow, ipcMain, session, shell } from 'electron'
 import { startApp, type CrowbarApp } from '../app'
 import { CONTENT_SECURITY_POLICY } from '../api/http-transport'
-import { createRootLogger } from '../log'
+import { createRootLogger } from '../base/log'
 import { systemNameservers } from '../services/dns/resolv-conf'
 import { IpcTransport } from './ipc-transport'
 

@@ -1,7 +1,7 @@
 // The script jig: runs a role's scripts on the node over SSH as root with the admin key. Each script
 // gets the merged attributes as JSON on stdin and prints a JSON object (its part of the wall).
 import { deepMerge, isJsonObject, type JsonObject } from '../domain/attributes'
-import type { Logger } from '../log'
+import type { Logger } from '../base/log'
 import type { Jig, JigOutcome, JigRun } from './jig'
 import type { AdminKeyPair } from './ssh/admin-keys'
 import type { HostKeyPins } from './ssh/host-key-pins'

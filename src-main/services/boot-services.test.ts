@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startApp, type CrowbarApp } from '../app'
-import { createRootLogger } from '../log'
+import { createRootLogger } from '../base/log'
 import { createTestLink, type TestLink } from '../testing/test-link'
 
 describe('boot services on an interface', () => {

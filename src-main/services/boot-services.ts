@@ -10,7 +10,7 @@ import { DHCP_DATABASE_ROLE, syncNodeMacs } from '../barclamps/boot/dhcp-databas
 import { DNS_DATABASE_ROLE, DnsDatabase } from '../barclamps/boot/dns-database'
 import { UEFI_LOCAL_LOADER } from '../barclamps/provisioner/local-boot'
 import type { DomainContext } from '../domain/context'
-import type { Logger } from '../log'
+import type { Logger } from '../base/log'
 import { DhcpLeases } from './dhcp/dhcp-leases'
 import { DhcpServer } from './dhcp/dhcp-server'
 import { parseUpstream } from './dns/dns-forwarder'

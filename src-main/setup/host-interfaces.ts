@@ -4,7 +4,7 @@
 import { spawnSync } from 'node:child_process'
 import { networkInterfaces, type NetworkInterfaceInfo } from 'node:os'
 import { z } from 'zod'
-import { formatAddress, parseAddress } from '../barclamps/network/ip-address'
+import { formatAddress, parseAddress } from '../base/ip-address'
 
 export interface HostAddress {
   readonly address: string

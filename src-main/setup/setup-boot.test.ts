@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { startApp, type AppOptions, type CrowbarApp } from '../app'
-import { createRootLogger } from '../log'
+import { createRootLogger } from '../base/log'
 import { createTestLink, type TestLink } from '../testing/test-link'
 
 describe('install wizard on an interface', () => {

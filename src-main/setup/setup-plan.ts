@@ -2,7 +2,7 @@
 // the first start creates. Pure: every problem found is returned, each starting with its field.
 import type { SetupInput, SetupPlan } from '../model'
 import { adminFqdn, DEFAULT_ADMIN_SUBNET, DEFAULT_CLUSTER_DOMAIN, layoutFor } from '../barclamps/network/admin-bootstrap'
-import { contains, formatAddress, formatCidr, lastOf, parseAddress, parseCidr, type Cidr } from '../barclamps/network/ip-address'
+import { contains, formatAddress, formatCidr, lastOf, parseAddress, parseCidr, type Cidr } from '../base/ip-address'
 import type { HostInterface } from './host-interfaces'
 
 export const NO_INTERFACE = 'none'

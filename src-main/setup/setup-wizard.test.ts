@@ -8,7 +8,7 @@ import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest'
 import type { ChangeEvent, SetupInput } from '../model'
 import { invokeOperation, type OperationResult } from '../api/operations'
 import { startApp, type CrowbarApp } from '../app'
-import { createRootLogger } from '../log'
+import { createRootLogger } from '../base/log'
 import type { StoreKind } from '../store/store-kind'
 import { createTestDatabase, STORE_KINDS } from '../testing/test-stores'
 

@@ -7,7 +7,7 @@ import type { BootStatusSchema, SetupInput, SetupPlan, SetupResultSchema, SetupS
 import { bootstrapAdmin, bootstrapDone, SETUP_INTERFACE_SETTING } from '../barclamps/network/admin-bootstrap'
 import type { DomainContext } from '../domain/context'
 import { conflict, invalid } from '../domain/errors'
-import type { Logger } from '../log'
+import type { Logger } from '../base/log'
 import { listHostInterfaces, type HostInterface } from './host-interfaces'
 import { NO_INTERFACE, planSetup, proposalFor, unusableReason } from './setup-plan'
 

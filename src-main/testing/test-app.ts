@@ -8,7 +8,7 @@ import { startApp, type CrowbarApp } from '../app'
 import { scenario } from './domain-scenario'
 import type { Jig } from '../jigs/jig'
 import type { ScriptJigOptions } from '../jigs/script-jig'
-import { createRootLogger } from '../log'
+import { createRootLogger } from '../base/log'
 import type { StoreKind } from '../store/store-kind'
 import { createTestDatabase } from './test-stores'
 

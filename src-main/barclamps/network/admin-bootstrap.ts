@@ -9,7 +9,7 @@ import type { Database } from '../../store/database'
 import { systemDeploymentId } from '../../domain/deployments'
 import { bindNodeRole } from '../../domain/noderole-binding'
 import { createNode } from '../../domain/nodes'
-import { formatAddress, lastOf, parseAddress, parseCidr } from './ip-address'
+import { formatAddress, lastOf, parseAddress, parseCidr } from '../../base/ip-address'
 import { createNetwork, networkRoleName, type NetworkOptions } from './networks'
 
 export const DEFAULT_ADMIN_SUBNET = '192.168.124.0/24'

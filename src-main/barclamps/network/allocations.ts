@@ -8,7 +8,7 @@ import type { NodeAddressSchema } from '../../model'
 import type { TxContext } from '../../domain/context'
 import { conflict, notFound } from '../../domain/errors'
 import type { Queryable, Tx } from '../../store/database'
-import { formatAddress, interfaceId, parseAddress, parseCidr, type Family } from './ip-address'
+import { formatAddress, interfaceId, parseAddress, parseCidr, type Family } from '../../base/ip-address'
 
 export type NodeAddress = z.infer<typeof NodeAddressSchema>
 

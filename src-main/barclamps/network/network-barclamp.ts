@@ -3,7 +3,7 @@
 // receive them by attribute injection.
 import type { BindHook } from '../../domain/context'
 import { allocateNodeAddresses } from './allocations'
-import { parseCidr } from './ip-address'
+import { parseCidr } from '../../base/ip-address'
 import { networkRoleName } from './networks'
 
 /** The range a node's IPv4 address comes from: the admin node's own, else the host range. */

@@ -2,7 +2,7 @@
 // formed, each range inside its subnet and apart from the others, each router inside its subnet.
 // Pure; returns every problem found, each naming the field and what to change.
 import type { NetworkInput } from '../../model'
-import { contains, formatCidr, lastOf, parseAddress, parseCidr, type Cidr, type Family } from './ip-address'
+import { contains, formatCidr, lastOf, parseAddress, parseCidr, type Cidr, type Family } from '../../base/ip-address'
 
 export interface ResolvedRange {
   readonly name: string

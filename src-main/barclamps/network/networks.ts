@@ -7,7 +7,7 @@ import { transact, type DomainContext, type TxContext } from '../../domain/conte
 import { conflict, invalid, isUniqueViolation, notFound } from '../../domain/errors'
 import type { Queryable, Tx } from '../../store/database'
 import { lockNetwork, ulaGlobalId } from './allocations'
-import { contains, formatAddress, formatCidr, parseAddress, ulaPrefix } from './ip-address'
+import { contains, formatAddress, formatCidr, parseAddress, ulaPrefix } from '../../base/ip-address'
 import { validateNetwork, type ValidNetwork } from './network-validation'
 
 export const NETWORK_BARCLAMP = 'network'

@@ -10,7 +10,7 @@ import { updateNode } from '../../domain/nodes'
 import type { AdminKeyPair } from '../../jigs/ssh/admin-keys'
 import type { HostKeyPins } from '../../jigs/ssh/host-key-pins'
 import { connectToNode } from '../../jigs/ssh/ssh-exec'
-import type { Logger } from '../../log'
+import type { Logger } from '../../base/log'
 import { OS_INSTALL_SCRIPT } from './os-install-script'
 
 export const OS_INSTALL_ROLE = 'provisioner-os-install'

@@ -3,7 +3,7 @@
 // for speed and in the store for restarts: each ACK's lease is written (group-committed with the
 // others in flight) before the ACK goes out. Offers stay in memory: a client that loses one asks again.
 import type { Kysely } from 'kysely'
-import { formatAddress, parseAddress } from '../../barclamps/network/ip-address'
+import { formatAddress, parseAddress } from '../../base/ip-address'
 import type { Clock } from '../../domain/context'
 import type { Database } from '../../store/database'
 import type { ClientBinding } from './dhcp-policy'

@@ -3,7 +3,7 @@
 // DHCP server answers on the link, unless in proxyDHCP mode. Every error stays in the handler.
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram'
 import { randomBytes } from 'node:crypto'
-import type { Logger } from '../../log'
+import type { Logger } from '../../base/log'
 import { bindSocketToDevice } from '../net/bind-to-device'
 import { decode, encode, MessageType, messageType, opt, Option, ipOption, type DhcpPacket } from './dhcp-codec'
 import type { DhcpLeases } from './dhcp-leases'

@@ -3,7 +3,7 @@
 import { randomInt } from 'node:crypto'
 import dgram from 'node:dgram'
 import net from 'node:net'
-import type { Logger } from '../../log'
+import type { Logger } from '../../base/log'
 import { decodeMessage, isDecodeError, type DnsMessage } from './dns-codec'
 
 export interface Upstream {

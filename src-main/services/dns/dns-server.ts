@@ -2,7 +2,7 @@
 // is `policy` in dns-zone.ts; bytes are dns-codec.ts.
 import dgram from 'node:dgram'
 import net from 'node:net'
-import type { Logger } from '../../log'
+import type { Logger } from '../../base/log'
 import { AnswerCache, answerKeyOf, type AnswerKey } from './dns-answer-cache'
 import { decodeMessage, encodeMessage, isDecodeError, type DnsMessage } from './dns-codec'
 import { DnsForwarder, MAX_FORWARDS_IN_FLIGHT, parseUpstream, type Upstream } from './dns-forwarder'

@@ -8,7 +8,7 @@ import { z } from 'zod'
 import { resolveInside, streamFile } from '../../api/static-files'
 import { describeIssues } from '../../api/operations'
 import { clusterDomain } from '../../barclamps/network/admin-bootstrap'
-import { parseCidr } from '../../barclamps/network/ip-address'
+import { parseCidr } from '../../base/ip-address'
 import { AnswerFileError, defaultInstallDisk, renderAutoinstall, renderPreseed, type AnswerInputs } from '../../barclamps/provisioner/answer-files'
 import { ipxeScript } from '../../barclamps/provisioner/bootenvs'
 import { registerNode, RegistrationSchema } from '../../barclamps/provisioner/node-registration'
@@ -18,7 +18,7 @@ import type { DomainContext } from '../../domain/context'
 import { CrowbarError } from '../../domain/errors'
 import { runInputs } from '../../domain/noderoles'
 import { updateNode } from '../../domain/nodes'
-import type { Logger } from '../../log'
+import type { Logger } from '../../base/log'
 
 export interface BootHttpOptions {
   readonly ctx: DomainContext

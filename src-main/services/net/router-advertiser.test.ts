@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { createRootLogger } from '../../log'
+import { createRootLogger } from '../../base/log'
 import { RouterAdvertiser } from './router-advertiser'
 import { createTestLink, run, type TestLink } from '../../testing/test-link'
 

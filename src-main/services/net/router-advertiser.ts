@@ -2,8 +2,8 @@
 // in answer to each router solicitation. iPXE waits ~15 s for one before it carries on booting
 // (the lab measured it), and with periodic ones only it still waits half the period on average;
 // hosts also get their ULA address by SLAAC. We advertise the prefix only: router lifetime 0.
-import { parseCidr } from '../../barclamps/network/ip-address'
-import type { Logger } from '../../log'
+import { parseCidr } from '../../base/ip-address'
+import type { Logger } from '../../base/log'
 import { sendRouterAdvertisement, startSolicitationResponder, type SolicitationResponder } from './bind-to-device'
 
 /** RFC 4861's shortest interval between unsolicited advertisements (MinRtrAdvInterval >= 3 s). */
