@@ -3,6 +3,7 @@
 // Usage: boot-tftp-get.ts HOST PORT FILE BLKSIZE WINDOWSIZE [--sha256]
 import { createHash } from 'node:crypto'
 import { createClient, type TftpGetStats } from 'tftp'
+import { messageOf } from '../src-main/base/error-message'
 
 const [host = '', port = '69', file = '', blockSize = '1468', windowSize = '1', flag] = process.argv.slice(2)
 const LIMIT_MS = 120_000
@@ -41,7 +42,7 @@ function main(): Promise<void> {
 main().then(
   () => process.exit(0),
   (err: unknown) => {
-    process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`)
+    process.stderr.write(`${messageOf(err)}\n`)
     process.exit(1)
   }
 )

@@ -11,6 +11,7 @@ import { performance } from 'node:perf_hooks'
 import { fileURLToPath } from 'node:url'
 import { startApp, type CrowbarApp } from '../src-main/app'
 import { createNetwork } from '../src-main/barclamps/network/networks'
+import { messageOf } from '../src-main/base/error-message'
 import { createRootLogger } from '../src-main/base/log'
 import { DhcpLeases } from '../src-main/services/dhcp/dhcp-leases'
 import type { DhcpConfig } from '../src-main/services/dhcp/dhcp-policy'
@@ -62,7 +63,7 @@ function cleanUp(): Promise<void> {
       try {
         await step?.()
       } catch (err) {
-        log(`cleanup step failed: ${err instanceof Error ? err.message : String(err)}`)
+        log(`cleanup step failed: ${messageOf(err)}`)
       }
     }
   })()

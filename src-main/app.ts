@@ -25,7 +25,8 @@ import type { Logger } from './base/log'
 import { BootServices, interfaceAddress, type BootServicesOptions } from './services/boot-services'
 import { clusterDomain } from './barclamps/network/admin-bootstrap'
 import { chosenInterface, SetupWizard, type BootControl } from './setup/setup-wizard'
-import { messageOf, openStore, type Store } from './store/store'
+import { messageOf } from './base/error-message'
+import { openStore, type Store } from './store/store'
 
 export const VERSION = '0.1.0'
 

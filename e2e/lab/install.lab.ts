@@ -6,6 +6,7 @@
 import { mkdir, writeFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
+import { messageOf } from '../../src-main/base/error-message'
 import {
   discover,
   firmwares,
@@ -122,7 +123,7 @@ describe('lab: discovery, then a Debian install on real VMs', () => {
     const results: InstallResult[] = await startVms(current, 1536)
     const fail = (i: number, err: unknown): void => {
       const r = results[i] as InstallResult
-      r.error ??= err instanceof Error ? err.message : String(err)
+      r.error ??= messageOf(err)
     }
     const discovered = await Promise.allSettled(current.vms.map((vm, i) => discover(current, vm, results[i] as InstallResult, watchdog(vm))))
     discovered.forEach((o, i) => o.status === 'rejected' && fail(i, o.reason))

@@ -7,6 +7,7 @@ import { homedir, tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { expect } from 'vitest'
+import { messageOf } from '../../src-main/base/error-message'
 import { startLabApp, type LabApp } from './lab-app'
 import { createLabNetwork, removeStaleLabNamespaces, type LabNetwork } from './lab-network'
 import { FIRMWARES, formatSerial, startVm, type Firmware, type LabVm } from './lab-vm'
@@ -200,7 +201,7 @@ export async function poll<T>(what: string, timeoutMs: number, probe: () => Prom
       const value = await probe()
       if (value !== undefined) return value
     } catch (err) {
-      lastError = err instanceof Error ? err.message : String(err)
+      lastError = messageOf(err)
     }
     if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs / 1000} s${lastError ? ` (last error: ${lastError})` : ''}`)
     await new Promise((r) => setTimeout(r, POLL_MS))

@@ -6,6 +6,7 @@ import { mergeLayers, parseStringArray } from '../domain/attributes'
 import type { DomainContext } from '../domain/context'
 import { runInputs, type RunInput } from '../domain/noderoles'
 import { updateNode } from '../domain/nodes'
+import { messageOf } from '../base/error-message'
 import type { Logger } from '../base/log'
 import type { Jig, JigOutcome, JigRun, JigTarget } from '../jigs/jig'
 import { JobQueue, type ClaimedJob, type Completion } from './job-queue'
@@ -203,7 +204,7 @@ export class Annealer {
     const abort = new AbortController()
     const done = this.execute(job, input, abort)
       .then((outcome) => this.record(job, outcome))
-      .catch((err: unknown) => this.record(job, { ok: false, log: `the jig crashed: ${err instanceof Error ? err.message : String(err)}` }))
+      .catch((err: unknown) => this.record(job, { ok: false, log: `the jig crashed: ${messageOf(err)}` }))
     this.inFlight.set(job.jobId, { job, abort, done })
   }
 

@@ -5,6 +5,7 @@ import { pathToFileURL } from 'node:url'
 import { app, BrowserWindow, ipcMain, session, shell } from 'electron'
 import { startApp, type CrowbarApp } from '../app'
 import { CONTENT_SECURITY_POLICY } from '../api/http-transport'
+import { messageOf } from '../base/error-message'
 import { createRootLogger } from '../base/log'
 import { systemNameservers } from '../services/dns/resolv-conf'
 import { IpcTransport } from './ipc-transport'
@@ -65,7 +66,7 @@ async function run(): Promise<void> {
   } catch (err) {
     logger.fatal({ err }, 'cannot start')
     const { dialog } = await import('electron')
-    dialog.showErrorBox('Crowbar Desktop cannot start', err instanceof Error ? err.message : String(err))
+    dialog.showErrorBox('Crowbar Desktop cannot start', messageOf(err))
     app.exit(1)
     return
   }

@@ -2,6 +2,7 @@
 // gets the merged attributes as JSON on stdin and prints a JSON object (its part of the wall).
 import { deepMerge, isJsonObject, type JsonObject } from '../domain/attributes'
 import type { Logger } from '../base/log'
+import { messageOf } from '../base/error-message'
 import type { Jig, JigOutcome, JigRun } from './jig'
 import type { AdminKeyPair } from './ssh/admin-keys'
 import type { HostKeyPins } from './ssh/host-key-pins'
@@ -165,7 +166,7 @@ export class ScriptJig implements Jig {
       await connection.exec(command, undefined, { timeoutMs: CHORE_TIMEOUT_MS })
       return 'stopped it (killed its process group)'
     } catch (err) {
-      return `could not stop it, it may still be running on the node (${err instanceof Error ? err.message : String(err)})`
+      return `could not stop it, it may still be running on the node (${messageOf(err)})`
     }
   }
 
@@ -201,7 +202,7 @@ export function parseWall(stdout: string): JsonObject | string {
   try {
     value = JSON.parse(text)
   } catch (err) {
-    return `stdout is not JSON (${err instanceof Error ? err.message : String(err)}); a script must print one JSON object or nothing. stdout began: ${excerpt(text)}`
+    return `stdout is not JSON (${messageOf(err)}); a script must print one JSON object or nothing. stdout began: ${excerpt(text)}`
   }
   if (!isJsonObject(value)) {
     const kind = Array.isArray(value) ? 'an array' : value === null ? 'null' : `a ${typeof value}`

@@ -4,6 +4,7 @@ import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { Kysely, Migrator, PostgresDialect, sql } from 'kysely'
 import pg from 'pg'
+import { messageOf } from '../base/error-message'
 import type { Database } from './database'
 import { migrationProvider } from './migrations/migrations'
 import { postgresPeerChannel, type PeerChannel } from './peer-channel'
@@ -112,6 +113,5 @@ function redact(url: string): string {
   return url.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@')
 }
 
-export function messageOf(err: unknown): string {
-  return err instanceof Error ? err.message : String(err)
-}
+// cli/cli.ts still imports it from here; it lives in base/error-message.ts.
+export { messageOf }

@@ -5,6 +5,7 @@ import { chmod, link, mkdir, readFile, stat, unlink, writeFile } from 'node:fs/p
 import { join } from 'node:path'
 import ssh2 from 'ssh2'
 import type { ParsedKey } from 'ssh2'
+import { errnoCodeOf, messageOf } from '../../base/error-message'
 
 export interface AdminKeyPair {
   /** OpenSSH private key (PEM-armoured "OPENSSH PRIVATE KEY"). A secret: never log it. */
@@ -30,7 +31,7 @@ export async function ensureAdminKeyPair(dataDir: string): Promise<AdminKeyPair>
     // mkdir's mode is masked by the umask and ignored for an existing directory.
     await chmod(dir, 0o700)
   } catch (err) {
-    throw new AdminKeyError(`cannot create ${dir} for the admin SSH key: ${errorText(err)}`)
+    throw new AdminKeyError(`cannot create ${dir} for the admin SSH key: ${messageOf(err)}`)
   }
   const existing = await readOptional(privateKeyPath)
   if (existing !== undefined) return loadPair(privateKeyPath, existing)
@@ -56,7 +57,7 @@ async function createPair(privateKeyPath: string): Promise<AdminKeyPair> {
     await writeFile(temp, generated.privateKey, { mode: 0o600, flag: 'wx' })
     await link(temp, privateKeyPath)
   } catch (err) {
-    if (codeOf(err) !== 'EEXIST') throw new AdminKeyError(`cannot write the admin SSH key ${privateKeyPath}: ${errorText(err)}`)
+    if (errnoCodeOf(err) !== 'EEXIST') throw new AdminKeyError(`cannot write the admin SSH key ${privateKeyPath}: ${messageOf(err)}`)
   } finally {
     await unlink(temp).catch(() => undefined)
   }
@@ -150,15 +151,7 @@ async function readOptional(path: string): Promise<string | undefined> {
   try {
     return await readFile(path, 'utf8')
   } catch (err) {
-    if (codeOf(err) === 'ENOENT') return undefined
-    throw new AdminKeyError(`cannot read ${path}: ${errorText(err)}: check its owner and permissions`)
+    if (errnoCodeOf(err) === 'ENOENT') return undefined
+    throw new AdminKeyError(`cannot read ${path}: ${messageOf(err)}: check its owner and permissions`)
   }
-}
-
-function codeOf(err: unknown): unknown {
-  return err instanceof Error ? (err as NodeJS.ErrnoException).code : undefined
-}
-
-function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err)
 }

@@ -3,6 +3,7 @@
 // either reinstalled (the operator says so by forgetting the old key) or not the node at all.
 import { createHash } from 'node:crypto'
 import type { HostVerifier } from 'ssh2'
+import { messageOf } from '../../base/error-message'
 import type { Clock } from '../../domain/context'
 import type { DB } from '../../store/database'
 
@@ -113,7 +114,7 @@ export class HostKeyPins {
           verify(outcome.result !== 'refused')
         },
         (err: unknown) => {
-          onRefused(new HostKeyUnreadableError(`cannot check the host key of ${target.name}: ${err instanceof Error ? err.message : String(err)}`))
+          onRefused(new HostKeyUnreadableError(`cannot check the host key of ${target.name}: ${messageOf(err)}`))
           verify(false)
         }
       )

@@ -2,6 +2,7 @@
 // commands with bounded time and output. Every failure is an SshError saying what failed.
 import ssh2 from 'ssh2'
 import type { ClientChannel, ClientErrorExtensions } from 'ssh2'
+import { messageOf } from '../../base/error-message'
 import type { AdminKeyPair } from './admin-keys'
 import { HostKeyChangedError, type HostKeyPins, type PinTarget } from './host-key-pins'
 
@@ -147,7 +148,7 @@ export class SshConnection {
             })
           })
         },
-        (err: unknown) => finish(new SshError('protocol', address, `cannot read the pinned host keys of ${target.name}: ${textOf(err)}`))
+        (err: unknown) => finish(new SshError('protocol', address, `cannot read the pinned host keys of ${target.name}: ${messageOf(err)}`))
       )
     })
   }
@@ -230,7 +231,7 @@ export class SshConnection {
           ch.end(stdin ?? undefined)
         })
       } catch (err) {
-        stopped ??= new SshError('closed', this.address, `cannot run a command on ${this.address}: ${textOf(err)}`)
+        stopped ??= new SshError('closed', this.address, `cannot run a command on ${this.address}: ${messageOf(err)}`)
         settle()
       }
     })
@@ -323,10 +324,6 @@ function formatBytes(bytes: number): string {
   return bytes % (1024 * 1024) === 0 ? `${bytes / (1024 * 1024)} MiB` : `${bytes} bytes`
 }
 
-function textOf(err: unknown): string {
-  return err instanceof Error ? err.message : String(err)
-}
-
 export type NodeConnectOutcome =
   | { readonly connection: SshConnection }
   /** No address gave a login; `failures` holds one error per address tried, in order. */
@@ -345,7 +342,7 @@ export async function connectToNode(
     try {
       return { connection: await SshConnection.connect({ ...options, target, address }) }
     } catch (err) {
-      const failure = err instanceof SshError ? err : new SshError('protocol', address, textOf(err))
+      const failure = err instanceof SshError ? err : new SshError('protocol', address, messageOf(err))
       failures.push(failure)
       if (failure.kind === 'host-key' || failure.kind === 'aborted') break
     }

@@ -2,6 +2,7 @@
 // DATA blocks at a time (RFC 7440), with retransmission on timeout. Owns its socket and file.
 import type dgram from 'node:dgram'
 import type { FileHandle } from 'node:fs/promises'
+import { messageOf } from '../../base/error-message'
 import { decodePacket, encodeError, TFTP_ERROR, writeDataHeader } from './tftp-codec'
 
 /**
@@ -88,7 +89,7 @@ export class ReadTransfer {
       try {
         this.onMessage(msg, rinfo)
       } catch (err) {
-        this.fail(`internal error: ${err instanceof Error ? err.message : String(err)}`)
+        this.fail(`internal error: ${messageOf(err)}`)
       }
     })
     p.socket.on('error', (err: NodeJS.ErrnoException) => {
@@ -201,7 +202,7 @@ export class ReadTransfer {
       })
       .catch((err: unknown) => {
         this.reading = false
-        this.fail(`read failed: ${err instanceof Error ? err.message : String(err)}`)
+        this.fail(`read failed: ${messageOf(err)}`)
       })
   }
 
@@ -293,7 +294,7 @@ export class ReadTransfer {
       this.p.socket.send(packet)
     } catch (err) {
       // send() throws synchronously once the socket is closed.
-      if (!this.finished) this.finish({ kind: 'failed', reason: `send failed: ${err instanceof Error ? err.message : String(err)}` })
+      if (!this.finished) this.finish({ kind: 'failed', reason: `send failed: ${messageOf(err)}` })
     }
   }
 
