@@ -1,9 +1,9 @@
-// Serves the built renderer (and resolveInside serves boot files): files under its directory only (checked on the real path, so neither
+// Serves the built renderer: files under its directory only (checked on the real path, so neither
 // `..` nor a symlink leads out), with index.html for every other page path (client-side routing).
-import { createReadStream } from 'node:fs'
-import { realpath, stat } from 'node:fs/promises'
 import type { ServerResponse } from 'node:http'
-import { extname, join, sep } from 'node:path'
+import { extname } from 'node:path'
+import { resolveInside } from '../base/confined-path'
+import { streamFile } from '../services/http/stream-file'
 
 const MIME: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -15,25 +15,6 @@ const MIME: Record<string, string> = {
   '.png': 'image/png',
   '.ico': 'image/x-icon',
   '.woff2': 'font/woff2'
-}
-
-export async function resolveInside(root: string, pathname: string): Promise<string | null> {
-  let decoded: string
-  try {
-    decoded = decodeURIComponent(pathname)
-  } catch {
-    return null
-  }
-  if (decoded.includes('\0')) return null
-  try {
-    const realRoot = await realpath(root)
-    const real = await realpath(join(realRoot, decoded))
-    if (real !== realRoot && !real.startsWith(realRoot + sep)) return null
-    const info = await stat(real)
-    return info.isFile() ? real : null
-  } catch {
-    return null
-  }
 }
 
 export async function serveStatic(res: ServerResponse, root: string | undefined, pathname: string, headOnly: boolean): Promise<void> {
@@ -57,17 +38,4 @@ export async function serveStatic(res: ServerResponse, root: string | undefined,
     return
   }
   await streamFile(res, file)
-}
-
-/** Pipes a file into a response whose head is written; a read error cuts the response. */
-export function streamFile(res: ServerResponse, file: string): Promise<void> {
-  return new Promise<void>((resolve) => {
-    const stream = createReadStream(file)
-    stream.on('error', () => {
-      res.destroy()
-      resolve()
-    })
-    stream.on('end', resolve)
-    stream.pipe(res)
-  })
 }

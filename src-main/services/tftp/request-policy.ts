@@ -1,6 +1,6 @@
 // Who gets what: turns a datagram on the listening port into "serve this name", "refuse with this
 // TFTP error" or "stay silent", and a failed open into the error the client sees. Pure.
-import type { ConfinedRefusal } from './confined-file'
+import type { ConfinedRefusal } from '../../base/confined-path'
 import { checkRequestPath } from './request-path'
 import { TFTP_ERROR, type DecodeResult, type TftpOption } from './tftp-codec'
 

@@ -1,14 +1,15 @@
-// Opens a regular file for reading only if its real path (symlinks resolved) lies inside a root.
-// Containment is judged on what the kernel resolves, not on the spelling of the name.
+// Confinement to a root directory, judged on what the kernel resolves (symlinks followed), not on
+// the spelling of the name: TFTP opens its files through it, the HTTP servers resolve URL paths.
 import { constants, promises as fs } from 'node:fs'
 import type { FileHandle } from 'node:fs/promises'
 import path from 'node:path'
+import { errnoCodeOf, messageOf } from './error-message'
 
 export type ConfinedRefusal = 'not-found' | 'outside-root' | 'not-a-file' | 'denied' | 'io'
 
-export type ConfinedOpen =
-  | { readonly ok: true; readonly handle: FileHandle; readonly size: number; readonly realPath: string }
-  | { readonly ok: false; readonly refusal: ConfinedRefusal; readonly reason: string }
+type Refused = { readonly ok: false; readonly refusal: ConfinedRefusal; readonly reason: string }
+
+export type ConfinedOpen = { readonly ok: true; readonly handle: FileHandle; readonly size: number; readonly realPath: string } | Refused
 
 /** True when `candidate` is strictly below `root`; both must be real (resolved) absolute paths. */
 export function isInsideRoot(root: string, candidate: string): boolean {
@@ -24,8 +25,8 @@ export async function resolveRoot(root: string): Promise<string> {
   return real
 }
 
-function refusalOf(err: unknown): ConfinedOpen {
-  const code = (err as NodeJS.ErrnoException | undefined)?.code
+function refusalOf(err: unknown): Refused {
+  const code = errnoCodeOf(err)
   switch (code) {
     case 'ENOENT':
     case 'ENOTDIR':
@@ -36,7 +37,7 @@ function refusalOf(err: unknown): ConfinedOpen {
     case 'ELOOP':
       return { ok: false, refusal: 'outside-root', reason: 'symlink loop, or a symlink swapped in while opening' }
     default:
-      return { ok: false, refusal: 'io', reason: err instanceof Error ? err.message : String(err) }
+      return { ok: false, refusal: 'io', reason: messageOf(err) }
   }
 }
 
@@ -52,17 +53,15 @@ async function pathOfDescriptor(fd: number): Promise<string | null> {
 
 // O_NONBLOCK: if a FIFO is swapped in after the type check, opening it must not hang the server.
 // O_NOFOLLOW: if the last component is swapped for a symlink after realpath, the open fails.
-const OPEN_FLAGS = constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0) | (constants.O_NONBLOCK ?? 0)
+/** Read-only open flags for a path already judged by this module. */
+export const CONFINED_OPEN_FLAGS = constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0) | (constants.O_NONBLOCK ?? 0)
 
-/**
- * `relative` must already have passed the lexical rules (request-path.ts). The caller owns the
- * returned handle and must close it.
- */
-export async function openConfined(rootReal: string, relative: string): Promise<ConfinedOpen> {
-  let real: string
-  let expected: { dev: number; ino: number }
+type Located = { readonly ok: true; readonly realPath: string; readonly dev: number; readonly ino: number } | Refused
+
+/** The real path of the regular file `relative` names under the real root, if it is one and inside. */
+async function locate(rootReal: string, relative: string): Promise<Located> {
   try {
-    real = await fs.realpath(path.join(rootReal, relative))
+    const real = await fs.realpath(path.join(rootReal, relative))
     if (!isInsideRoot(rootReal, real)) {
       return real === rootReal
         ? { ok: false, refusal: 'not-a-file', reason: 'is the root directory' }
@@ -71,14 +70,24 @@ export async function openConfined(rootReal: string, relative: string): Promise<
     const st = await fs.stat(real)
     if (st.isDirectory()) return { ok: false, refusal: 'not-a-file', reason: 'is a directory' }
     if (!st.isFile()) return { ok: false, refusal: 'not-a-file', reason: 'is not a regular file (device, FIFO or socket)' }
-    expected = { dev: st.dev, ino: st.ino }
+    return { ok: true, realPath: real, dev: st.dev, ino: st.ino }
   } catch (err) {
     return refusalOf(err)
   }
+}
+
+/**
+ * Opens a regular file for reading only if its real path lies inside the root. `relative` must
+ * already have passed the caller's lexical rules (TFTP: request-path.ts). The caller owns the
+ * returned handle and must close it.
+ */
+export async function openConfined(rootReal: string, relative: string): Promise<ConfinedOpen> {
+  const located = await locate(rootReal, relative)
+  if (!located.ok) return located
 
   let handle: FileHandle
   try {
-    handle = await fs.open(real, OPEN_FLAGS)
+    handle = await fs.open(located.realPath, CONFINED_OPEN_FLAGS)
   } catch (err) {
     return refusalOf(err)
   }
@@ -86,7 +95,7 @@ export async function openConfined(rootReal: string, relative: string): Promise<
     // Between realpath and open a directory on the way could have been replaced by a symlink;
     // judge the descriptor actually held, not the name.
     const held = await handle.stat()
-    if (!held.isFile() || held.dev !== expected.dev || held.ino !== expected.ino) {
+    if (!held.isFile() || held.dev !== located.dev || held.ino !== located.ino) {
       await handle.close()
       return { ok: false, refusal: 'outside-root', reason: 'changed while being opened' }
     }
@@ -95,9 +104,32 @@ export async function openConfined(rootReal: string, relative: string): Promise<
       await handle.close()
       return { ok: false, refusal: 'outside-root', reason: `opened ${heldPath}, outside the root` }
     }
-    return { ok: true, handle, size: held.size, realPath: real }
+    return { ok: true, handle, size: held.size, realPath: located.realPath }
   } catch (err) {
     await handle.close().catch(() => undefined)
     return refusalOf(err)
   }
+}
+
+/**
+ * The real path of the regular file a URL path (still percent-encoded; decoded here, once) names
+ * under `root`, or null when it names nothing there: missing, outside, not a regular file, or not
+ * valid percent-encoding. Open the result with CONFINED_OPEN_FLAGS.
+ */
+export async function resolveInside(root: string, urlPath: string): Promise<string | null> {
+  let decoded: string
+  try {
+    decoded = decodeURIComponent(urlPath)
+  } catch {
+    return null
+  }
+  if (decoded.includes('\0')) return null
+  let rootReal: string
+  try {
+    rootReal = await resolveRoot(root)
+  } catch {
+    return null
+  }
+  const located = await locate(rootReal, decoded)
+  return located.ok ? located.realPath : null
 }

@@ -1,10 +1,11 @@
-// Confinement on real paths: symlinks, directories and special files in a real temp directory.
+// Confinement on real paths: symlinks, directories and special files in a real temp directory,
+// opened by name (TFTP) and resolved from URL paths (HTTP).
 import { execFileSync } from 'node:child_process'
 import { promises as fs } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { isInsideRoot, openConfined, resolveRoot } from './confined-file'
+import { isInsideRoot, openConfined, resolveInside, resolveRoot } from './confined-path'
 
 let base: string
 let root: string
@@ -87,5 +88,31 @@ describe('confined file open', () => {
 
   it('refuses a root that is not a directory', async () => {
     await expect(resolveRoot(path.join(root, 'sub', 'boot.cfg'))).rejects.toThrow(/not a directory/)
+  })
+})
+
+describe('URL path resolution inside a root', () => {
+  it('decodes the URL path once and returns the real path of a file inside', async () => {
+    const real = await resolveRoot(root)
+    expect(await resolveInside(root, '/sub/boot%2Ecfg')).toBe(path.join(real, 'sub', 'boot.cfg'))
+    expect(await resolveInside(root, '/inside-link')).toBe(path.join(real, 'sub', 'boot.cfg'))
+  })
+
+  it.each([
+    ['a symlink escape', '/abs-escape'],
+    ['dot-dot out of the root', '/../secret.txt'],
+    ['encoded dot-dot out of the root', '/%2E%2E/secret.txt'],
+    ['the root itself', '/'],
+    ['a directory', '/sub'],
+    ['a FIFO', '/fifo'],
+    ['a missing file', '/nope.bin'],
+    ['invalid percent-encoding', '/%E0%A4%A'],
+    ['an encoded NUL', '/sub/boot.cfg%00']
+  ])('resolves %s to nothing', async (_label, urlPath) => {
+    expect(await resolveInside(root, urlPath)).toBeNull()
+  })
+
+  it('resolves nothing under a missing root', async () => {
+    expect(await resolveInside(path.join(base, 'no-such-root'), '/sub/boot.cfg')).toBeNull()
   })
 })
