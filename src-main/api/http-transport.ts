@@ -6,6 +6,7 @@ import type { ChangeFeed } from '../domain/change-feed'
 import { bodyless, coerceScalar, EVENTS_PATH, matchRoute, API_PREFIX } from './http-routes'
 import { failure, invokeOperation, type Handlers, type OperationResult } from './operations'
 import { serveStatic } from './static-files'
+import { listenTcp } from '../base/socket-ready'
 
 export interface HttpTransportOptions {
   readonly handlers: Handlers
@@ -51,13 +52,7 @@ export class HttpTransport {
       })
     })
     this.server = server
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject)
-      server.listen(this.options.port, this.options.host ?? '127.0.0.1', () => {
-        server.off('error', reject)
-        resolve()
-      })
-    })
+    await listenTcp(server, { port: this.options.port, host: this.options.host ?? '127.0.0.1' })
     this.boundPort = (server.address() as AddressInfo).port
     this.unsubscribe = this.options.feed.subscribe((event) => {
       const frame = `event: change\ndata: ${JSON.stringify(event)}\n\n`

@@ -89,7 +89,7 @@ describe('install wizard on an interface', () => {
 
     const result = await app.handlers.completeSetup(proposal)
     expect(result.boot).toMatchObject({ interface: link.hostIf, url: null })
-    expect(result.boot.error).toMatch(/EADDRINUSE/)
+    expect(result.boot.error).toMatch(/HTTP cannot listen on TCP .*: another program already uses it/)
     expect(app.boot).toBeUndefined()
     const state = await app.handlers.getSetup({})
     expect(state.state).toBe('done')

@@ -5,9 +5,11 @@ import { createSocket, type RemoteInfo, type Socket } from 'node:dgram'
 import { randomBytes } from 'node:crypto'
 import type { Logger } from '../../base/log'
 import { bindSocketToDevice } from '../net/bind-to-device'
+import { bindError, deviceBindError, ServiceStartError } from '../net/service-error'
 import { decode, encode, MessageType, messageType, opt, Option, ipOption, type DhcpPacket } from './dhcp-codec'
 import type { DhcpLeases } from './dhcp-leases'
 import { buildNak, buildReply, destinationOf, intentOf, isPxeClient, type DhcpConfig } from './dhcp-policy'
+import { bindUdp } from '../../base/socket-ready'
 
 export interface DhcpServerOptions {
   readonly interface: string
@@ -25,10 +27,6 @@ export interface DhcpServerOptions {
  * answer that comes after the client's retry timer is wasted work that delays the next ones.
  */
 const MAX_IN_FLIGHT = 512
-
-export class DhcpStartError extends Error {
-  override readonly name = 'DhcpStartError'
-}
 
 export class DhcpServer {
   private sockets: Socket[] = []
@@ -53,7 +51,9 @@ export class DhcpServer {
     if (!config.proxy && (this.options.probeMs ?? 1500) > 0) {
       const others = await probeForDhcpServers(this.options.interface, this.options.probeMs ?? 1500, config.serverAddress)
       if (others.length > 0) {
-        throw new DhcpStartError(
+        throw new ServiceStartError(
+          'DHCP',
+          'another_server',
           `another DHCP server already answers on ${this.options.interface} (${others.join(', ')}): ` +
             'stop it, or start with --proxy-dhcp to add only PXE boot information to its answers'
         )
@@ -77,31 +77,15 @@ export class DhcpServer {
   private async open(port: number): Promise<Socket> {
     const socket = createSocket({ type: 'udp4', reuseAddr: true })
     socket.on('error', (err) => this.options.logger.error({ err }, 'DHCP socket error'))
-    await new Promise<void>((resolve, reject) => {
-      socket.once('error', reject)
-      socket.bind({ port, address: '0.0.0.0' }, () => {
-        socket.off('error', reject)
-        resolve()
-      })
-    }).catch((err: NodeJS.ErrnoException) => {
+    await bindUdp(socket, { port, address: '0.0.0.0' }).catch((err: unknown) => {
       socket.close()
-      if (err.code === 'EACCES') {
-        throw new DhcpStartError(
-          `binding UDP port ${port} needs root or CAP_NET_BIND_SERVICE: run as root, or \`sudo setcap cap_net_bind_service,cap_net_raw=+ep ${process.execPath}\``
-        )
-      }
-      throw err
+      throw bindError(err, { service: 'DHCP', transport: 'UDP', address: '0.0.0.0', port, usualHolders: 'dnsmasq, isc-dhcp-server or kea' })
     })
     try {
       bindSocketToDevice(socket, this.options.interface)
     } catch (err) {
       socket.close()
-      const code = (err as NodeJS.ErrnoException).code
-      if (code === 'EPERM') {
-        throw new DhcpStartError(`binding to interface ${this.options.interface} needs CAP_NET_RAW: run as root, or \`sudo setcap cap_net_bind_service,cap_net_raw=+ep ${process.execPath}\``)
-      }
-      if (code === 'ENODEV') throw new DhcpStartError(`there is no network interface named ${this.options.interface}; see \`ip link\``)
-      throw err
+      throw deviceBindError(err, 'DHCP', this.options.interface)
     }
     socket.setBroadcast(true)
     // A rack powering on sends bursts: a larger receive buffer rides them out instead of dropping.
@@ -194,13 +178,7 @@ export async function probeForDhcpServers(ifname: string, ms: number, ownAddress
   const mac = [0x02, ...randomBytes(5)].map((b) => b.toString(16).padStart(2, '0')).join(':')
   const xid = randomBytes(4).readUInt32BE(0)
   try {
-    await new Promise<void>((resolve, reject) => {
-      socket.once('error', reject)
-      socket.bind({ port: 68, address: '0.0.0.0' }, () => {
-        socket.off('error', reject)
-        resolve()
-      })
-    })
+    await bindUdp(socket, { port: 68, address: '0.0.0.0' })
     bindSocketToDevice(socket, ifname)
     socket.setBroadcast(true)
     socket.on('message', (msg) => {

@@ -6,8 +6,10 @@ import { readFileSync } from 'node:fs'
 import net from 'node:net'
 import { promisify } from 'node:util'
 import { afterEach, describe, expect, it } from 'vitest'
-import { decodeMessage, DnsType, encodeMessage, isDecodeError, type DnsMessage } from './dns-codec'
-import { DnsServer, DnsServerError, type DnsServerOptions } from './dns-server'
+import { closed, decoded, dig, framed, queryBytes, tcpReplies } from '../../testing/dns-test-client'
+import { DnsType, encodeMessage } from './dns-codec'
+import { ServiceStartError } from '../net/service-error'
+import { DnsServer, type DnsServerOptions } from './dns-server'
 import type { DnsZone } from './dns-zone'
 
 const run = promisify(execFile)
@@ -48,53 +50,6 @@ async function startServer(options: Partial<DnsServerOptions> = {}): Promise<Dns
   return server
 }
 
-interface DigResult {
-  readonly status: string
-  readonly flags: readonly string[]
-  /** Records with whitespace collapsed: `node1.cluster.test. 300 IN A 192.168.124.81`. */
-  readonly answer: readonly string[]
-  readonly authority: readonly string[]
-  readonly transport: string
-  readonly output: string
-}
-
-async function dig(port: number, ...args: string[]): Promise<DigResult> {
-  const { stdout } = await run('dig', ['@127.0.0.1', '-p', String(port), '+tries=1', '+time=2', ...args])
-  const section = (title: string): string[] => {
-    const start = stdout.indexOf(`;; ${title} SECTION:\n`)
-    if (start < 0) return []
-    const body = stdout.slice(start).split('\n').slice(1)
-    const end = body.indexOf('')
-    return body.slice(0, end < 0 ? undefined : end).map((line) => line.split(/\s+/).join(' '))
-  }
-  return {
-    status: /status: (\w+)/.exec(stdout)?.[1] ?? 'none',
-    flags: (/;; flags: ([\w ]*);/.exec(stdout)?.[1] ?? '').split(' '),
-    answer: section('ANSWER'),
-    authority: section('AUTHORITY'),
-    transport: /;; SERVER: .*\((UDP|TCP)\)/.exec(stdout)?.[1] ?? 'none',
-    output: stdout
-  }
-}
-
-function queryBytes(name: string, type: number, id = 0x4444, qr = false): Buffer {
-  const message: DnsMessage = {
-    header: { id, qr, opcode: 0, aa: false, tc: false, rd: true, ra: false, z: false, ad: false, cd: false, rcode: 0 },
-    questions: [{ name, type, class: 1 }],
-    answers: [],
-    authorities: [],
-    additionals: [],
-    edns: null
-  }
-  return encodeMessage(message)
-}
-
-function decoded(bytes: Buffer): DnsMessage {
-  const m = decodeMessage(bytes)
-  if (isDecodeError(m)) throw new Error(m.error)
-  return m
-}
-
 /** Sends one datagram and returns the first reply, or null when none comes within `waitMs`. */
 async function udpExchange(port: number, bytes: Buffer, waitMs = 1000): Promise<Buffer | null> {
   const socket = dgram.createSocket('udp4')
@@ -118,40 +73,6 @@ async function tcpConnect(port: number): Promise<net.Socket> {
     socket.once('error', reject)
   })
   return socket
-}
-
-/** Reads `count` length-prefixed replies off a TCP connection. */
-function tcpReplies(socket: net.Socket, count: number): Promise<Buffer[]> {
-  return new Promise((resolve, reject) => {
-    let pending = Buffer.alloc(0)
-    const replies: Buffer[] = []
-    const onData = (chunk: Buffer): void => {
-      pending = Buffer.concat([pending, chunk])
-      while (pending.length >= 2 && pending.length >= 2 + pending.readUInt16BE(0)) {
-        replies.push(pending.subarray(2, 2 + pending.readUInt16BE(0)))
-        pending = pending.subarray(2 + pending.readUInt16BE(0))
-      }
-      if (replies.length >= count) {
-        socket.off('data', onData)
-        resolve(replies)
-      }
-    }
-    socket.on('data', onData)
-    socket.once('close', () => reject(new Error(`connection closed after ${replies.length} of ${count} replies`)))
-  })
-}
-
-const framed = (bytes: Buffer): Buffer => Buffer.concat([Buffer.from([bytes.length >> 8, bytes.length & 0xff]), bytes])
-
-function closed(socket: net.Socket, withinMs: number): Promise<boolean> {
-  if (socket.destroyed) return Promise.resolve(true)
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => resolve(false), withinMs)
-    socket.once('close', () => {
-      clearTimeout(timer)
-      resolve(true)
-    })
-  })
 }
 
 describe('dns server answering dig over UDP', () => {
@@ -416,7 +337,7 @@ describe('dns server lifecycle', () => {
   })
 
   it('refuses forwarders and addresses that are not IP addresses', () => {
-    expect(() => new DnsServer({ address: '127.0.0.1', port: 0, zone: () => ZONE, forwarders: ['dns.example'] })).toThrow(DnsServerError)
+    expect(() => new DnsServer({ address: '127.0.0.1', port: 0, zone: () => ZONE, forwarders: ['dns.example'] })).toThrow(ServiceStartError)
     expect(() => new DnsServer({ address: 'localhost', port: 0, zone: () => ZONE })).toThrow(/not an IP address/)
   })
 
@@ -424,7 +345,7 @@ describe('dns server lifecycle', () => {
     const first = await startServer()
     const second = new DnsServer({ address: '127.0.0.1', port: first.port, zone: () => ZONE })
     servers.push(second)
-    await expect(second.start()).rejects.toMatchObject({ name: 'DnsServerError', kind: 'address_in_use' })
+    await expect(second.start()).rejects.toMatchObject({ name: 'ServiceStartError', service: 'DNS', kind: 'address_in_use' })
   })
 
   const unprivilegedStart = Number(readFileSync('/proc/sys/net/ipv4/ip_unprivileged_port_start', 'utf8'))
@@ -439,11 +360,11 @@ describe('dns server lifecycle', () => {
     const command = process.getuid?.() === 0 ? ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', ...node] : node
     const { stdout } = await run(command[0] ?? 'node', command.slice(1), { cwd: process.cwd() })
     expect(JSON.parse(stdout)).toEqual({
-      name: 'DnsServerError',
+      name: 'ServiceStartError',
       kind: 'permission',
       message:
-        'DNS cannot listen on 127.0.0.1 port 53: ports below 1024 need privilege; run as root, or grant the binary ' +
-        `CAP_NET_BIND_SERVICE: sudo setcap cap_net_bind_service=+ep ${process.execPath}`
+        'DNS cannot listen on UDP 127.0.0.1 port 53: ports below 1024 need privilege; run as root, or grant this binary ' +
+        `the capabilities: sudo setcap cap_net_bind_service,cap_net_raw=+ep ${process.execPath}`
     })
   })
 })

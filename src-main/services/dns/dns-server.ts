@@ -2,7 +2,10 @@
 // is `policy` in dns-zone.ts; bytes are dns-codec.ts.
 import dgram from 'node:dgram'
 import net from 'node:net'
+import { errnoCodeOf } from '../../base/error-message'
 import type { Logger } from '../../base/log'
+import { bindUdp, listenTcp } from '../../base/socket-ready'
+import { bindError, ServiceStartError, type BindTarget } from '../net/service-error'
 import { AnswerCache, answerKeyOf, type AnswerKey } from './dns-answer-cache'
 import { decodeMessage, encodeMessage, isDecodeError, type DnsMessage } from './dns-codec'
 import { DnsForwarder, MAX_FORWARDS_IN_FLIGHT, parseUpstream, type Upstream } from './dns-forwarder'
@@ -31,19 +34,6 @@ export interface DnsServerOptions {
   readonly forwardTimeoutMs?: number
   readonly tcpIdleTimeoutMs?: number
   readonly maxTcpConnections?: number
-}
-
-export type DnsServerErrorKind = 'permission' | 'address_in_use' | 'address_unavailable' | 'invalid_option' | 'bind_failed'
-
-/** A start-up failure a user can meet; the message says what to do about it. */
-export class DnsServerError extends Error {
-  override readonly name = 'DnsServerError'
-  constructor(
-    readonly kind: DnsServerErrorKind,
-    message: string
-  ) {
-    super(message)
-  }
 }
 
 const DEFAULT_FORWARD_TIMEOUT_MS = 2000
@@ -79,15 +69,15 @@ export class DnsServer {
     this.log = options.logger
     const upstreams = (options.forwarders ?? []).map((text): Upstream => {
       const upstream = parseUpstream(text)
-      if (!upstream) throw new DnsServerError('invalid_option', `DNS forwarder "${text}" is not an IP address, ip:port or [ipv6]:port`)
+      if (!upstream) throw new ServiceStartError('DNS', 'invalid_option', `DNS forwarder "${text}" is not an IP address, ip:port or [ipv6]:port`)
       return upstream
     })
     this.forwarder = new DnsForwarder(upstreams, options.forwardTimeoutMs ?? DEFAULT_FORWARD_TIMEOUT_MS, this.log)
     if (net.isIP(options.address) === 0) {
-      throw new DnsServerError('invalid_option', `DNS listen address "${options.address}" is not an IP address`)
+      throw new ServiceStartError('DNS', 'invalid_option', `DNS listen address "${options.address}" is not an IP address`)
     }
     if (!Number.isInteger(options.port) || options.port < 0 || options.port > 65535) {
-      throw new DnsServerError('invalid_option', `DNS port ${options.port} is not a port number (0 to 65535)`)
+      throw new ServiceStartError('DNS', 'invalid_option', `DNS port ${options.port} is not a port number (0 to 65535)`)
     }
   }
 
@@ -97,7 +87,7 @@ export class DnsServer {
     return this.bound.port
   }
 
-  /** Binds UDP and TCP. Idempotent; rejects with a DnsServerError saying what to do. */
+  /** Binds UDP and TCP. Idempotent; rejects with a ServiceStartError saying what to do. */
   start(): Promise<void> {
     return this.enqueue(() => (this.bound ? undefined : this.bind()))
   }
@@ -116,22 +106,25 @@ export class DnsServer {
 
   private async bind(): Promise<void> {
     const { address, port } = this.options
+    const target = (transport: BindTarget['transport'], boundPort: number): BindTarget => ({
+      service: 'DNS', transport, address, port: boundPort, usualHolders: 'systemd-resolved or dnsmasq on port 53'
+    })
     for (let attempt = 1; ; attempt++) {
       const udp = dgram.createSocket(net.isIPv6(address) ? 'udp6' : 'udp4')
       try {
-        await bindUdp(udp, port, address)
+        await bindUdp(udp, { port, address })
       } catch (err) {
         closeQuietly(udp)
-        throw bindError(err, address, port)
+        throw bindError(err, target('UDP', port))
       }
       const actualPort = udp.address().port
       const tcp = net.createServer((socket) => this.onTcpConnection(socket))
       try {
-        await listenTcp(tcp, actualPort, address)
+        await listenTcp(tcp, { port: actualPort, host: address })
       } catch (err) {
         closeQuietly(udp)
-        if (port === 0 && errorCode(err) === 'EADDRINUSE' && attempt < PORT_ZERO_ATTEMPTS) continue
-        throw bindError(err, address, actualPort)
+        if (port === 0 && errnoCodeOf(err) === 'EADDRINUSE' && attempt < PORT_ZERO_ATTEMPTS) continue
+        throw bindError(err, target('TCP', actualPort))
       }
       udp.on('message', (msg, rinfo) => this.onUdpMessage(msg, rinfo))
       udp.on('error', (err) => this.log?.warn({ err }, 'dns udp socket error'))
@@ -327,34 +320,6 @@ function fit(message: DnsMessage, transport: Transport, query: DnsMessage): Buff
   return bytes
 }
 
-function errorCode(err: unknown): string | undefined {
-  const code = err instanceof Error ? (err as Error & { code?: unknown }).code : undefined
-  return typeof code === 'string' ? code : undefined
-}
-
-function bindError(err: unknown, address: string, port: number): DnsServerError {
-  const where = `DNS cannot listen on ${address} port ${port}`
-  switch (errorCode(err)) {
-    case 'EACCES':
-    case 'EPERM':
-      return new DnsServerError(
-        'permission',
-        `${where}: ports below 1024 need privilege; run as root, or grant the binary CAP_NET_BIND_SERVICE: ` +
-          `sudo setcap cap_net_bind_service=+ep ${process.execPath}`
-      )
-    case 'EADDRINUSE':
-      return new DnsServerError(
-        'address_in_use',
-        `${where}: another program already uses it (on port 53 often systemd-resolved or dnsmasq). ` +
-          'Stop that program, or give the DNS service another address.'
-      )
-    case 'EADDRNOTAVAIL':
-      return new DnsServerError('address_unavailable', `${where}: ${address} is not an address of this machine. Choose the address of one of its interfaces.`)
-    default:
-      return new DnsServerError('bind_failed', `${where}: ${err instanceof Error ? err.message : String(err)}`)
-  }
-}
-
 /** Close a socket whose bind may have failed; Node throws when closing one that never ran. */
 function closeQuietly(socket: dgram.Socket): void {
   try {
@@ -364,24 +329,3 @@ function closeQuietly(socket: dgram.Socket): void {
   }
 }
 
-function bindUdp(socket: dgram.Socket, port: number, address: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const onError = (err: Error): void => reject(err)
-    socket.once('error', onError)
-    socket.bind(port, address, () => {
-      socket.off('error', onError)
-      resolve()
-    })
-  })
-}
-
-function listenTcp(server: net.Server, port: number, address: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const onError = (err: Error): void => reject(err)
-    server.once('error', onError)
-    server.listen({ port, host: address }, () => {
-      server.off('error', onError)
-      resolve()
-    })
-  })
-}

@@ -7,7 +7,8 @@ import { describe, expect, it } from 'vitest'
 import { encodeRequest } from './tftp-codec'
 import { tftpRead, UdpTestClient } from '../../testing/tftp-test-client'
 import { curlGet, opts, packageGet, sha256, tftpHpaGet, useTftpFixture, waitFor } from '../../testing/tftp-test-fixture'
-import { bindFailure, TftpServer, TftpServerError, type TftpTransferEvent } from './tftp-server'
+import { bindError, ServiceStartError } from '../net/service-error'
+import { TftpServer, type TftpTransferEvent } from './tftp-server'
 
 const fx = useTftpFixture()
 
@@ -117,23 +118,23 @@ describe('tftp server lifecycle', () => {
     const s = await fx.startServer()
     const second = new TftpServer({ root: fx.root, address: '127.0.0.1', port: s.port })
     const err = await second.start().catch((e: unknown) => e)
-    expect(err).toBeInstanceOf(TftpServerError)
-    expect(err).toMatchObject({ kind: 'address-in-use' })
+    expect(err).toBeInstanceOf(ServiceStartError)
+    expect(err).toMatchObject({ service: 'TFTP', kind: 'address_in_use' })
     await second.stop()
   })
 
   it('fails to start with a missing root or a non-IP address', async () => {
     const noRoot = new TftpServer({ root: path.join(fx.base, 'no-such-dir'), address: '127.0.0.1', port: 0 })
-    await expect(noRoot.start()).rejects.toMatchObject({ kind: 'invalid-root' })
+    await expect(noRoot.start()).rejects.toMatchObject({ kind: 'invalid_option', message: expect.stringMatching(/^TFTP root .* cannot be served/) })
     const badAddress = new TftpServer({ root: fx.root, address: 'localhost', port: 0 })
-    await expect(badAddress.start()).rejects.toMatchObject({ kind: 'invalid-address' })
+    await expect(badAddress.start()).rejects.toMatchObject({ kind: 'invalid_option', message: expect.stringMatching(/is not an IP address/) })
   })
 
   it('maps EACCES on a privileged port to an error that names the setcap command', () => {
     const eacces = Object.assign(new Error('bind EACCES 0.0.0.0:69'), { code: 'EACCES' })
-    const err = bindFailure(eacces, '0.0.0.0', 69, '/opt/crowbar/crowbar')
-    expect(err.kind).toBe('privileged-port')
-    expect(err.message).toContain('Run as root, or grant CAP_NET_BIND_SERVICE: sudo setcap cap_net_bind_service=+ep /opt/crowbar/crowbar')
+    const err = bindError(eacces, { service: 'TFTP', transport: 'UDP', address: '0.0.0.0', port: 69 }, '/opt/crowbar/crowbar')
+    expect(err.kind).toBe('permission')
+    expect(err.message).toContain('run as root, or grant this binary the capabilities: sudo setcap cap_net_bind_service,cap_net_raw=+ep /opt/crowbar/crowbar')
   })
 
   const canDropToNobody =
@@ -141,7 +142,7 @@ describe('tftp server lifecycle', () => {
     process.getuid?.() === 0 &&
     Number(readFileSync('/proc/sys/net/ipv4/ip_unprivileged_port_start', 'utf8')) > 69
 
-  it.runIf(canDropToNobody)('binding port 69 as an unprivileged user fails with the privileged-port error', async () => {
+  it.runIf(canDropToNobody)('binding port 69 as an unprivileged user fails with the permission error', async () => {
     const serverModule = path.join(import.meta.dirname, 'tftp-server.ts')
     const code = `
       const { TftpServer } = await import(${JSON.stringify(serverModule)})
@@ -158,7 +159,7 @@ describe('tftp server lifecycle', () => {
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()))
     await new Promise((resolve) => child.on('close', resolve))
     const result = JSON.parse(stdout.trim()) as { name: string; kind: string; message: string }
-    expect(result).toMatchObject({ name: 'TftpServerError', kind: 'privileged-port' })
-    expect(result.message).toContain(`sudo setcap cap_net_bind_service=+ep ${process.execPath}`)
+    expect(result).toMatchObject({ name: 'ServiceStartError', kind: 'permission' })
+    expect(result.message).toContain(`sudo setcap cap_net_bind_service,cap_net_raw=+ep ${process.execPath}`)
   })
 })

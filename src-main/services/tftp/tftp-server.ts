@@ -3,7 +3,10 @@
 import dgram from 'node:dgram'
 import net from 'node:net'
 import pino, { type Logger } from 'pino'
-import { openConfined, resolveRoot } from './confined-file'
+import { messageOf } from '../../base/error-message'
+import { openConfined, resolveRoot } from '../../base/confined-path'
+import { bindUdp, connectUdp } from '../../base/socket-ready'
+import { bindError, ServiceStartError } from '../net/service-error'
 import { negotiateReadOptions } from './option-negotiation'
 import { ReadTransfer, type TransferOutcome } from './read-transfer'
 import { decideRequest, openRefusalReply } from './request-policy'
@@ -49,75 +52,9 @@ export interface TftpServerOptions {
   readonly now?: () => number
 }
 
-export type TftpServerErrorKind =
-  | 'privileged-port'
-  | 'address-in-use'
-  | 'address-not-available'
-  | 'invalid-address'
-  | 'invalid-root'
-  | 'bind-failed'
-
-export class TftpServerError extends Error {
-  override readonly name = 'TftpServerError'
-  constructor(
-    readonly kind: TftpServerErrorKind,
-    message: string
-  ) {
-    super(message)
-  }
-}
-
-/** Turns a bind failure into an error that says what to do about it. */
-export function bindFailure(err: unknown, address: string, port: number, execPath: string = process.execPath): TftpServerError {
-  const code = (err as NodeJS.ErrnoException | undefined)?.code
-  const where = `UDP ${address}:${port}`
-  switch (code) {
-    case 'EACCES':
-    case 'EPERM':
-      return new TftpServerError(
-        'privileged-port',
-        `cannot listen on ${where}: ${port < 1024 ? 'ports below 1024 need' : 'this port needs'} privilege. ` +
-          `Run as root, or grant CAP_NET_BIND_SERVICE: ` +
-          `sudo setcap cap_net_bind_service=+ep ${execPath}`
-      )
-    case 'EADDRINUSE':
-      return new TftpServerError(
-        'address-in-use',
-        `cannot listen on ${where}: another program holds it (tftpd-hpa, dnsmasq?). Stop it, or choose another address.`
-      )
-    case 'EADDRNOTAVAIL':
-      return new TftpServerError(
-        'address-not-available',
-        `cannot listen on ${where}: ${address} is not an address of this machine. Choose the address of the interface facing the nodes.`
-      )
-    default:
-      return new TftpServerError('bind-failed', `cannot listen on ${where}: ${err instanceof Error ? err.message : String(err)}`)
-  }
-}
-
 const DEFAULTS = { maxBlockSize: 1468, maxWindowSize: 64, timeoutMs: 1000, retries: 5, maxTransfers: 256 }
 /** Longest client-supplied name written to a log line. */
 const LOGGED_NAME_MAX = 256
-
-function connectSocket(socket: dgram.Socket, port: number, address: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    socket.once('error', reject)
-    socket.connect(port, address, () => {
-      socket.off('error', reject)
-      resolve()
-    })
-  })
-}
-
-function bindSocket(socket: dgram.Socket, port: number, address: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    socket.once('error', reject)
-    socket.bind({ port, address, exclusive: true }, () => {
-      socket.off('error', reject)
-      resolve()
-    })
-  })
-}
 
 export class TftpServer {
   private readonly log: Logger
@@ -174,21 +111,18 @@ export class TftpServer {
 
   private async open(): Promise<void> {
     const { root, address, port } = this.options
-    if (!this.family) throw new TftpServerError('invalid-address', `TFTP address ${JSON.stringify(address)} is not an IP address.`)
+    if (!this.family) throw new ServiceStartError('TFTP', 'invalid_option', `TFTP address ${JSON.stringify(address)} is not an IP address.`)
     try {
       this.rootReal = await resolveRoot(root)
     } catch (err) {
-      throw new TftpServerError(
-        'invalid-root',
-        `TFTP root ${root} cannot be served (${err instanceof Error ? err.message : String(err)}): create the folder or choose another.`
-      )
+      throw new ServiceStartError('TFTP', 'invalid_option', `TFTP root ${root} cannot be served (${messageOf(err)}): create the folder or choose another.`)
     }
     const socket = dgram.createSocket({ type: this.family })
     try {
-      await bindSocket(socket, port, address)
+      await bindUdp(socket, { port, address, exclusive: true })
     } catch (err) {
       socket.close()
-      throw bindFailure(err, address, port)
+      throw bindError(err, { service: 'TFTP', transport: 'UDP', address, port, usualHolders: 'tftpd-hpa or dnsmasq' })
     }
     socket.on('error', (err) => this.log.error({ err }, 'TFTP listening socket error'))
     socket.on('message', (msg, rinfo) => {
@@ -275,8 +209,8 @@ export class TftpServer {
     // connected to the client's: sends skip the address lookup and the kernel filters other TIDs.
     const socket = dgram.createSocket({ type: this.family ?? 'udp4' })
     try {
-      await bindSocket(socket, 0, this.options.address)
-      await connectSocket(socket, rinfo.port, rinfo.address)
+      await bindUdp(socket, { port: 0, address: this.options.address, exclusive: true })
+      await connectUdp(socket, rinfo.port, rinfo.address)
     } catch (err) {
       socket.close()
       await opened.handle.close().catch(() => undefined)
