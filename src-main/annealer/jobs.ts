@@ -1,7 +1,7 @@
 // Reading the job queue for the API: runs, their state, and their captured output.
 import type { Job } from '../model'
 import { JobStateSchema } from '../model'
-import { notFound } from '../domain/errors'
+import { notFound } from '../model/errors'
 import type { Queryable } from '../store/database'
 
 type JobRow = Omit<Job, 'state'> & { state: string }

@@ -221,9 +221,3 @@ export type CrowbarApi = {
 }
 
 export const OPERATION_NAMES = Object.keys(contract) as OperationName[]
-
-/** The error body every transport returns: the kind maps to an HTTP status. */
-export const ApiErrorSchema = z.object({
-  error: z.object({ kind: z.enum(['invalid', 'not_found', 'conflict', 'internal']), message: z.string() })
-})
-export type ApiError = z.infer<typeof ApiErrorSchema>

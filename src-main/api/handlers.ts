@@ -14,7 +14,7 @@ import { getNodeRole, getNodeRoleDetail, listNodeRoles, retryNodeRole, setNodeRo
 import { createNode, deleteNode, getNode, listNodes, updateNode } from '../domain/nodes'
 import { getJob, listJobs } from '../annealer/jobs'
 import type { Annealer } from '../annealer/annealer'
-import { conflict } from '../domain/errors'
+import { conflict } from '../model/errors'
 import { allocateNodeAddresses, nodeAddresses } from '../barclamps/network/allocations'
 import { createNetwork, deleteNetwork, getNetwork, listNetworks, updateNetwork } from '../barclamps/network/networks'
 import { transact } from '../domain/context'

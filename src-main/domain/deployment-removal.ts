@@ -4,7 +4,7 @@
 import type { Deployment } from '../model'
 import { transact, type DomainContext, type TxContext } from './context'
 import { deploymentRow, getDeployment } from './deployments'
-import { conflict, invalid } from './errors'
+import { conflict, invalid } from '../model/errors'
 import { STATE_CODE } from './noderole-states'
 
 async function refuseOutsideDependents(t: TxContext, doomed: readonly number[], what: string): Promise<void> {

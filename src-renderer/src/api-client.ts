@@ -2,7 +2,8 @@
 // bridge inside Electron or by HTTP in headless mode. Errors come back as ApiCallError with the
 // server's message, ready to show to the user.
 import { ChangeEventSchema, type ChangeEvent } from '../../src-main/model'
-import { ApiErrorSchema, OPERATION_NAMES, type CrowbarApi, type OperationName } from '../../src-main/api/contract'
+import { OPERATION_NAMES, type CrowbarApi, type OperationName } from '../../src-main/api/contract'
+import { ApiErrorSchema } from '../../src-main/model'
 import { EVENTS_PATH, requestFor } from '../../src-main/api/http-routes'
 
 const STREAM_RETRY_MS = 3000

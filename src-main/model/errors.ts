@@ -1,0 +1,40 @@
+// Errors a user can meet. Each says what happened and what to do; every HTTP face (the operator API,
+// the node-facing API) answers with the same body and maps the kind to the same status.
+import { z } from 'zod'
+
+export const ERROR_KINDS = ['invalid', 'not_found', 'conflict', 'internal'] as const
+export type ErrorKind = (typeof ERROR_KINDS)[number]
+/** What a domain rule may refuse with; `internal` is only ever the transport's. */
+export type CrowbarErrorKind = Exclude<ErrorKind, 'internal'>
+
+export const ERROR_STATUS: Readonly<Record<ErrorKind, number>> = { invalid: 400, not_found: 404, conflict: 409, internal: 500 }
+
+/** The error body every transport returns. */
+export const ApiErrorSchema = z.object({ error: z.object({ kind: z.enum(ERROR_KINDS), message: z.string() }) })
+export type ApiError = z.infer<typeof ApiErrorSchema>
+
+export class CrowbarError extends Error {
+  override readonly name = 'CrowbarError'
+  constructor(
+    readonly kind: CrowbarErrorKind,
+    message: string
+  ) {
+    super(message)
+  }
+}
+
+export const invalid = (message: string): CrowbarError => new CrowbarError('invalid', message)
+export const notFound = (message: string): CrowbarError => new CrowbarError('not_found', message)
+export const conflict = (message: string): CrowbarError => new CrowbarError('conflict', message)
+
+/** "name: expected string, received number; parent_id: ..." — names every bad field. */
+export function describeIssues(error: z.ZodError): string {
+  return error.issues
+    .slice(0, 10)
+    .map((issue) => {
+      const where = issue.path.length > 0 ? issue.path.map(String).join('.') : 'body'
+      if (issue.code === 'unrecognized_keys') return `${where}: unknown field(s) ${issue.keys.join(', ')}`
+      return `${where}: ${issue.message}`
+    })
+    .join('; ')
+}
