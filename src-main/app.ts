@@ -1,31 +1,37 @@
-// Start-up in one place: store -> domain -> handlers. Transports (HTTP, IPC) are attached by the
-// entry points (cli/, electron/). Nothing here runs at import time.
-import { crowbarBarclamp } from './barclamps/crowbar-barclamp'
-import { testBarclamp } from './barclamps/test-barclamp'
-import { OS_INSTALL_ROLE, OsInstall, provisionerBarclamp } from './barclamps/provisioner/provisioner-barclamp'
-import { BarclampDefinitionSchema } from './model'
+// Start-up in one place: store -> domain -> barclamps -> annealer -> boot services -> handlers,
+// each acquired into one DisposableStore that unwinds in reverse on failure and on stop.
+// Transports (HTTP, IPC) are attached by the entry points (cli/, electron/). Nothing here runs at
+// import time.
+import { DisposableStore, toDisposable } from './base/lifecycle'
+import { messageOf } from './base/error-message'
+import type { Logger } from './base/log'
+import { Annealer } from './annealer/annealer'
+import { RoleHookRunner } from './annealer/role-hooks'
 import { createHandlers } from './api/handlers'
 import type { Handlers } from './api/operations'
-import { importBarclamp } from './domain/barclamps'
+import { startBarclamps, type BarclampModule } from './barclamps/barclamp-module'
+import { crowbarBarclamp } from './barclamps/crowbar/crowbar-barclamp'
+import { dhcpDatabaseBarclamp } from './barclamps/dhcp-database/dhcp-database'
+import { dnsDatabaseBarclamp } from './barclamps/dns-database/dns-database'
+import { bootstrapAdmin, clusterDomain, type AdminBootstrap } from './barclamps/network/admin-bootstrap'
+import { adminAddressesOf } from './barclamps/network/allocations'
+import { networkBarclamp } from './barclamps/network/network-barclamp'
+import { provisionerBarclamp } from './barclamps/provisioner/provisioner-barclamp'
+import { testBarclamp } from './barclamps/test/test-barclamp'
+import { BootServices, type BootServicesOptions } from './boot/boot-services'
+import { BindHookRegistry } from './domain/bind-hooks'
 import { ChangeFeed } from './domain/change-feed'
 import type { Clock, DomainContext } from './domain/context'
 import { ensureSystemDeployment } from './domain/deployments'
-import { Annealer } from './annealer/annealer'
-import { RoleHookRunner } from './annealer/role-hooks'
 import type { Jig } from './jigs/jig'
 import { NoopJig } from './jigs/noop-jig'
-import { TestJig } from './jigs/test-jig'
-import { bootstrapAdmin, type AdminBootstrap } from './barclamps/network/admin-bootstrap'
-import { adminAddressesOf } from './barclamps/network/allocations'
-import { networkBindHook } from './barclamps/network/network-barclamp'
 import { ScriptJig, type ScriptJigOptions } from './jigs/script-jig'
 import { ensureAdminKeyPair, type AdminKeyPair } from './jigs/ssh/admin-keys'
 import { HostKeyPins } from './jigs/ssh/host-key-pins'
-import type { Logger } from './base/log'
-import { BootServices, interfaceAddress, type BootServicesOptions } from './services/boot-services'
-import { clusterDomain } from './barclamps/network/admin-bootstrap'
+import { TestJig } from './jigs/test-jig'
+import { BootRouter } from './services/http/boot-router'
+import { interfaceAddress } from './services/net/interface-address'
 import { chosenInterface, SetupWizard, type BootControl } from './setup/setup-wizard'
-import { messageOf } from './base/error-message'
 import { openStore, type Store } from './store/store'
 
 export const VERSION = '0.1.0'
@@ -69,6 +75,8 @@ export interface CrowbarApp {
   readonly logger: Logger
   readonly annealer: Annealer | undefined
   readonly hooks: RoleHookRunner
+  /** What HTTP boot routes to besides the boot assets (the barclamps' registrations). */
+  readonly bootRoutes: BootRouter
   /** The admin SSH key pair (created on first start, private key 0600 in the data directory). */
   readonly adminKeys: AdminKeyPair
   readonly hostKeys: HostKeyPins
@@ -78,93 +86,102 @@ export interface CrowbarApp {
   stop(): Promise<void>
 }
 
-export const BUILT_IN_BARCLAMPS = [crowbarBarclamp, provisionerBarclamp, testBarclamp]
+/** Every built-in barclamp, in the order they start (definitions install in this order). */
+export const BUILT_IN_BARCLAMPS: readonly BarclampModule[] = [crowbarBarclamp, networkBarclamp, dhcpDatabaseBarclamp, dnsDatabaseBarclamp, provisionerBarclamp, testBarclamp]
 
 export async function startApp(options: AppOptions): Promise<CrowbarApp> {
   if (options.wizard && options.boot?.interface !== undefined) throw new Error('in wizard mode the operator chooses the interface: pass no boot.interface')
+  const owned = new DisposableStore()
+  try {
+    return await compose(options, owned)
+  } catch (err) {
+    await owned.dispose().catch((e: unknown) => options.logger.error({ err: e }, 'releasing what had started failed'))
+    throw err
+  }
+}
+
+async function compose(options: AppOptions, owned: DisposableStore): Promise<CrowbarApp> {
+  const { logger } = options
   const store = await openStore({ dataDir: options.dataDir, databaseUrl: options.databaseUrl })
+  owned.add(toDisposable(() => store.close()))
   const feed = new ChangeFeed()
-  const osInstall = new OsInstall()
-  const ctx: DomainContext = {
-    db: store.db,
-    kind: store.kind,
-    clock: options.clock ?? (() => new Date()),
-    feed,
-    bindHooks: [networkBindHook, osInstall.bindHook]
-  }
-  try {
-    await ensureSystemDeployment(ctx)
-    for (const def of BUILT_IN_BARCLAMPS) await importBarclamp(ctx, BarclampDefinitionSchema.parse(def))
-    // With an interface, the admin network is that interface's subnet and the admin node holds its address.
-    const served = options.boot?.interface ? interfaceAddress(options.boot.interface) : undefined
-    const given = options.bootstrap === false ? undefined : options.bootstrap
-    const first = served ? { v4Subnet: served.subnet, adminAddress: served.address, ...given } : (given ?? {})
-    if (!options.wizard && options.bootstrap !== false && (await bootstrapAdmin(ctx, first))) {
-      options.logger.info('first start: created the admin network and the admin node')
-    }
-  } catch (err) {
-    await store.close()
-    throw err
-  }
-  let adminKeys: AdminKeyPair
-  try {
-    adminKeys = await ensureAdminKeyPair(options.dataDir)
-  } catch (err) {
-    await store.close()
-    throw err
-  }
-  const hostKeys = new HostKeyPins(store.db, ctx.clock)
-  const hooks = new RoleHookRunner(ctx, feed, options.logger.child({ subsystem: 'hooks' }))
-  hooks.start()
-  osInstall.attach({
-    keyPair: adminKeys,
-    pins: hostKeys,
-    addressesOf: (nodeId) => adminAddressesOf(store.db, nodeId),
-    logger: options.logger.child({ subsystem: 'provisioner' })
-  })
-  hooks.register(OS_INSTALL_ROLE, osInstall.roleHooks())
+  const bindHooks = new BindHookRegistry()
+  const clock = options.clock ?? (() => new Date())
+  const adminKeys = await ensureAdminKeyPair(options.dataDir)
+  const hostKeys = new HostKeyPins(store.db, clock)
   const jigs = options.jigs ?? [
     new NoopJig(),
     new TestJig(),
-    new ScriptJig(adminKeys, hostKeys, { logger: options.logger.child({ subsystem: 'script-jig' }), ...options.scriptJig })
+    new ScriptJig(adminKeys, hostKeys, { logger: logger.child({ subsystem: 'script-jig' }), ...options.scriptJig })
   ]
-  const annealer =
-    options.anneal === false
-      ? undefined
-      : new Annealer({
-          ctx,
-          jigs,
-          logger: options.logger.child({ subsystem: 'annealer' }),
-          addressesOf: (nodeId) => adminAddressesOf(store.db, nodeId),
-          peers: store.peers,
-          ...(options.localLimit ? { localLimit: options.localLimit } : {})
-        })
-  try {
-    await annealer?.start()
-  } catch (err) {
-    await hooks.stop()
-    await store.close()
-    throw err
+  // The jigs the annealer runs are the active ones: binding refuses a role whose jig is not here.
+  const activeJigs = new Set(jigs.map((j) => j.name))
+  const ctx: DomainContext = { db: store.db, kind: store.kind, clock, feed, bindHooks, activeJigs }
+  await ensureSystemDeployment(ctx)
+  const hooks = new RoleHookRunner(ctx, feed, logger.child({ subsystem: 'hooks' }))
+  const bootRoutes = new BootRouter()
+  // The boot services while they run (they may start later, when the install wizard is completed).
+  const booting: { services: BootServices | undefined; interface: string | null; error: string | null } = { services: undefined, interface: null, error: null }
+  owned.add(
+    await startBarclamps(BUILT_IN_BARCLAMPS, {
+      domain: ctx,
+      hooks,
+      bindHooks,
+      bootRoutes,
+      adminKeys,
+      hostKeys,
+      bootUrl: () => booting.services?.httpUrl,
+      logger
+    })
+  )
+  // With an interface, the admin network is that interface's subnet and the admin node holds its address.
+  const served = options.boot?.interface ? interfaceAddress(options.boot.interface) : undefined
+  const given = options.bootstrap === false ? undefined : options.bootstrap
+  const first = served ? { v4Subnet: served.subnet, adminAddress: served.address, ...given } : (given ?? {})
+  if (!options.wizard && options.bootstrap !== false && (await bootstrapAdmin(ctx, first))) {
+    logger.info('first start: created the admin network and the admin node')
   }
-  let stopped = false
+  hooks.start()
+  owned.add(toDisposable(() => hooks.stop()))
+  let annealer: Annealer | undefined
+  if (options.anneal !== false) {
+    const started = new Annealer({
+      ctx,
+      jigs,
+      logger: logger.child({ subsystem: 'annealer' }),
+      addressesOf: (nodeId) => adminAddressesOf(store.db, nodeId),
+      peers: store.peers,
+      ...(options.localLimit ? { localLimit: options.localLimit } : {})
+    })
+    await started.start()
+    owned.add(toDisposable(() => started.stop()))
+    annealer = started
+  }
+  // A start in progress (wizard completion), so stop waits for it rather than close the store under it.
+  let bootStarting: Promise<void> = Promise.resolve()
+  owned.add(
+    toDisposable(async () => {
+      await bootStarting
+      const services = booting.services
+      booting.services = undefined
+      await services?.dispose()
+    })
+  )
   // The one way the boot services start: at start-up on the given (or earlier chosen) interface, or
   // when the install wizard is completed on the interface chosen there.
-  const booting: { services: BootServices | undefined; interface: string | null; error: string | null } = { services: undefined, interface: null, error: null }
-  // A start in progress (wizard completion), so stop() waits for it rather than close the store under it.
-  let bootStarting: Promise<void> = Promise.resolve()
   const startBoot = async (iface: string): Promise<void> => {
     booting.interface = iface
     booting.error = null
     const services = new BootServices({
       ctx,
       hooks,
+      router: bootRoutes,
       interface: iface,
       domain: await clusterDomain(ctx),
       assetsDir: options.boot?.assetsDir,
       proxyDhcp: options.boot?.proxyDhcp ?? false,
       ...(options.boot?.dnsForwarders ? { dnsForwarders: options.boot.dnsForwarders } : {}),
-      adminPublicKey: adminKeys.publicKey,
-      logger: options.logger.child({ subsystem: 'boot' }),
+      logger: logger.child({ subsystem: 'boot' }),
       ...(options.boot?.ports ? { ports: options.boot.ports } : {})
     })
     try {
@@ -174,61 +191,46 @@ export async function startApp(options: AppOptions): Promise<CrowbarApp> {
       throw err
     }
     // A wizard completion that raced stop(): nothing may keep running after it.
-    if (stopped) {
-      await services.stop()
+    if (owned.isDisposed) {
+      await services.dispose()
       return
     }
     booting.services = services
-    osInstall.setApiUrl(services.httpUrl)
   }
   const bootControl: BootControl = {
     start(iface) {
-      const started = startBoot(iface)
-      bootStarting = started.catch(() => undefined)
-      return started
+      const starting = startBoot(iface)
+      bootStarting = starting.catch(() => undefined)
+      return starting
     },
     status: () => ({ interface: booting.interface, url: booting.services?.httpUrl ?? null, error: booting.error })
   }
-  const setup = new SetupWizard({ ctx, boot: bootControl, logger: options.logger.child({ subsystem: 'setup' }) })
-  try {
-    if (options.wizard) {
-      // The interface chosen in an earlier wizard: if the services cannot start there now, the app
-      // still starts and the window says why (a fatal start would lock the operator out).
-      const chosen = await chosenInterface(ctx)
-      if (chosen) await bootControl.start(chosen).catch((err: unknown) => options.logger.error({ err, interface: chosen }, 'boot services did not start on the interface chosen in the install wizard'))
-    } else if (options.boot?.interface) {
-      await bootControl.start(options.boot.interface)
-    }
-  } catch (err) {
-    await annealer?.stop()
-    await hooks.stop()
-    await store.close()
-    throw err
+  const setup = new SetupWizard({ ctx, boot: bootControl, logger: logger.child({ subsystem: 'setup' }) })
+  if (options.wizard) {
+    // The interface chosen in an earlier wizard: if the services cannot start there now, the app
+    // still starts and the window says why (a fatal start would lock the operator out).
+    const chosen = await chosenInterface(ctx)
+    if (chosen) await bootControl.start(chosen).catch((err: unknown) => logger.error({ err, interface: chosen }, 'boot services did not start on the interface chosen in the install wizard'))
+  } else if (options.boot?.interface) {
+    await bootControl.start(options.boot.interface)
   }
   const handlers = createHandlers(ctx, { version: VERSION, location: store.location, annealer, hostKeys, setup })
-  options.logger.info({ store: store.kind, location: store.location }, 'store ready')
+  logger.info({ store: store.kind, location: store.location }, 'store ready')
   return {
     ctx,
     store,
     handlers,
     feed,
-    logger: options.logger,
+    logger,
     annealer,
     hooks,
+    bootRoutes,
     adminKeys,
     hostKeys,
     get boot() {
       return booting.services
     },
     setup,
-    async stop() {
-      if (stopped) return
-      stopped = true
-      await bootStarting
-      await booting.services?.stop()
-      await annealer?.stop()
-      await hooks.stop()
-      await store.close()
-    }
+    stop: () => owned.dispose()
   }
 }

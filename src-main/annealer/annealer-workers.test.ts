@@ -95,7 +95,8 @@ describe('annealer workers sharing PostgreSQL', () => {
     app = await startTestApp('postgres', { anneal: true, realClock: true, jigs: [new NoopJig()] })
     await startSecondWorker(app, { jigs: [new NoopJig(), new TestJig()], peerPollMs: 0 })
 
-    const s = scenario(app.ctx)
+    // Binding asks which jigs run here; in this cluster the second worker's do, the test jig too.
+    const s = scenario({ ...app.ctx, activeJigs: new Set(['noop', 'test']) })
     await s.barclamp({
       name: 'pair',
       roles: [

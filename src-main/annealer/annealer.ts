@@ -11,9 +11,9 @@ import type { Logger } from '../base/log'
 import type { Jig, JigOutcome, JigRun, JigTarget } from '../jigs/jig'
 import { JobQueue, type ClaimedJob, type Completion } from './job-queue'
 import type { PeerChannel } from '../store/peer-channel'
+import { readSetting, SETTING, writeSettings } from '../store/settings'
 
 export const DEFAULT_MAX_JOBS = 10
-const MAX_JOBS_SETTING = 'annealer.max_jobs'
 const HEARTBEAT_MS = 10_000
 /**
  * On PostgreSQL other worker processes commit and finish work this process's feed hears nothing
@@ -77,8 +77,8 @@ export class Annealer {
   async start(): Promise<void> {
     if (this.running) return
     const ctx = this.options.ctx
-    const saved = await ctx.db.selectFrom('settings').select('value').where('key', '=', MAX_JOBS_SETTING).executeTakeFirst()
-    if (saved && /^\d+$/.test(saved.value) && Number(saved.value) > 0) this.maxJobs = Number(saved.value)
+    const saved = await readSetting(ctx.db, SETTING.maxJobs)
+    if (saved && /^\d+$/.test(saved) && Number(saved) > 0) this.maxJobs = Number(saved)
     const stale = ctx.kind === 'postgres' ? new Date(ctx.clock().getTime() - STALE_AFTER_MS) : null
     const requeued = await this.queue.recover(stale)
     if (requeued > 0) this.options.logger.warn({ requeued }, 're-queued runs left unfinished by a stopped worker')
@@ -146,11 +146,7 @@ export class Annealer {
   async setMaxJobs(n: number): Promise<void> {
     this.maxJobs = n
     const ctx = this.options.ctx
-    await ctx.db
-      .insertInto('settings')
-      .values({ key: MAX_JOBS_SETTING, value: String(n) })
-      .onConflict((oc) => oc.column('key').doUpdateSet({ value: String(n) }))
-      .execute()
+    await writeSettings(ctx.db, { [SETTING.maxJobs]: String(n) })
     this.wake()
   }
 

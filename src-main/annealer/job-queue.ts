@@ -6,7 +6,9 @@ import type { JigOutcome } from '../jigs/jig'
 import { transact, type DomainContext, type TxContext } from '../domain/context'
 import { planFailure, planSuccess, type StatePlan } from '../domain/noderole-graph'
 import { applyPlan, loadSubgraph, withPlan } from '../domain/noderole-graph-store'
-import { STATE_CODE } from '../domain/noderole-states'
+import { ADVISORY_LOCK } from '../store/advisory-locks'
+import { nextState, STATE_CODE } from '../domain/noderole-states'
+import { idList } from '../store/id-list'
 
 export interface ClaimedJob {
   readonly jobId: number
@@ -97,7 +99,11 @@ export class JobQueue {
   async claim(room: number, maxJobs: number): Promise<ClaimedJob[]> {
     if (room <= 0) return []
     return transact(this.ctx, async (t) => {
-      if (t.kind === 'postgres') await sql`select pg_advisory_xact_lock(7235002)`.execute(t.tx)
+      // On PostgreSQL several workers claim at once. The transaction-scoped advisory lock makes the
+      // max_jobs count below and the claims that follow one step: without it two workers would each
+      // see room for the last slot, or both pick the same node's next noderole. (SKIP LOCKED in
+      // claimRunnable is for the rows other kinds of transaction hold.)
+      if (t.kind === 'postgres') await sql`select pg_advisory_xact_lock(${sql.lit(ADVISORY_LOCK.claim)})`.execute(t.tx)
       const running = await t.tx.selectFrom('jobs').select('node_id').where('state', '=', 'running').execute()
       let space = Math.min(room, maxJobs - running.length)
       if (space <= 0) return []
@@ -112,6 +118,9 @@ export class JobQueue {
         .where('nodes.alive', '=', 1)
         .where('nodes.available', '=', 1)
         .orderBy('jobs.id')
+        // Over-fetch: queued jobs of busy nodes are skipped below (one run per node), so reading
+        // exactly `space` rows would often fill fewer slots than are free. ×4 covers a rack where
+        // most queued jobs share nodes, without reading the whole queue.
         .limit(space * 4)
         .execute()
       for (const q of queued) {
@@ -160,7 +169,12 @@ export class JobQueue {
       )
       .orderBy('nr.cohort')
       .orderBy('nr.id')
+      // Over-fetch as above, more so: a node usually has many todo noderoles but runs one at a
+      // time, and every busy node's rows may come first; ×8 plus one row per busy node keeps a
+      // claim filling its slots in one read on deep graphs (bench:anneal measures it).
       .limit(space * 8 + busyNodes.size)
+    // A candidate row some other transaction is changing right now (a completion's ripple, an
+    // operator's edit) is passed over rather than waited for; the next claim round picks it up.
     if (t.kind === 'postgres') query = query.forUpdate('nr').skipLocked()
     const candidates = await query.execute()
     const picked: Array<{ id: number; node_id: number }> = []
@@ -172,12 +186,14 @@ export class JobQueue {
     }
     if (picked.length === 0) return []
     const ids = picked.map((p) => p.id)
+    // Every candidate is todo (the query says so), so one move from the table serves them all.
+    const started = nextState('todo', { type: 'start' })
     await t.tx
       .updateTable('noderoles')
-      .set((eb) => ({ state: STATE_CODE.transition, run_count: eb('run_count', '+', 1), updated_at: t.now }))
+      .set((eb) => ({ state: STATE_CODE[started], run_count: eb('run_count', '+', 1), updated_at: t.now }))
       .where('id', 'in', ids)
       .execute()
-    for (const id of ids) t.emit({ kind: 'noderole', id, action: 'updated', state: 'transition' })
+    for (const id of ids) t.emit({ kind: 'noderole', id, action: 'updated', state: started })
     const jobs = await t.tx
       .insertInto('jobs')
       .values(
@@ -238,7 +254,8 @@ export class JobQueue {
           // A failed run keeps the wall of the last good one.
           wall: eb
             .case()
-            .when('id', 'in', live.filter((c) => c.result.ok).map((c) => c.job.noderoleId).concat([0]))
+            // Empty when every run in the batch failed: idList keeps the IN valid.
+            .when('id', 'in', idList(live.filter((c) => c.result.ok).map((c) => c.job.noderoleId)))
             .then(byId(eb, 'id', live.map((c) => [c.job.noderoleId, wall(c)])))
             .else(eb.ref('wall'))
             .end()
@@ -248,6 +265,9 @@ export class JobQueue {
       const total: StatePlan = new Map()
       for (const { job, result } of live) {
         const info = alive.get(job.noderoleId)
+        // A run that finished on a node marked dead meanwhile (or that could not reach its node)
+        // is not a success the graph may build on: planSuccess with alive=false sends it back to
+        // todo (or blocked) to run again when the node returns, instead of active or error.
         const plan = result.ok
           ? planSuccess(graph, job.noderoleId, info?.alive ?? false)
           : result.nodeUnreachable

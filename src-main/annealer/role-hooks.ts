@@ -4,6 +4,7 @@ import type { ChangeEvent } from '../model'
 import type { ChangeFeed } from '../domain/change-feed'
 import type { DomainContext } from '../domain/context'
 import type { NodeRoleState } from '../model'
+import { toDisposable, type Disposable } from '../base/lifecycle'
 import type { Logger } from '../base/log'
 
 export interface NodeRoleHookEvent {
@@ -30,8 +31,14 @@ export interface RoleHooks {
 
 const NODE_HOOK = { created: 'on_node_create', updated: 'on_node_change', deleted: 'on_node_delete' } as const
 
-export class RoleHookRunner {
-  private readonly hooks = new Map<string, RoleHooks>()
+/** Where barclamps register their role hooks; each registration is released by its Disposable. */
+export interface RoleHookRegistry {
+  register(role: string, hooks: RoleHooks): Disposable
+}
+
+export class RoleHookRunner implements RoleHookRegistry {
+  /** Per role, every registration in order: several barclamps may hook the same role. */
+  private readonly hooks = new Map<string, RoleHooks[]>()
   private unsubscribe: (() => void) | undefined
   private chain: Promise<void> = Promise.resolve()
 
@@ -41,8 +48,14 @@ export class RoleHookRunner {
     private readonly logger: Logger
   ) {}
 
-  register(role: string, hooks: RoleHooks): void {
-    this.hooks.set(role, { ...this.hooks.get(role), ...hooks })
+  register(role: string, hooks: RoleHooks): Disposable {
+    const entry = { ...hooks }
+    this.hooks.set(role, [...(this.hooks.get(role) ?? []), entry])
+    return toDisposable(() => {
+      const left = (this.hooks.get(role) ?? []).filter((h) => h !== entry)
+      if (left.length > 0) this.hooks.set(role, left)
+      else this.hooks.delete(role)
+    })
   }
 
   start(): void {
@@ -68,16 +81,18 @@ export class RoleHookRunner {
     try {
       if (event.kind === 'node') {
         const name = NODE_HOOK[event.action]
-        for (const [role, hooks] of this.hooks) {
-          const hook = hooks[name]
-          if (hook) await this.guard(role, name, () => hook(event.id, this.ctx))
+        for (const [role, registered] of [...this.hooks]) {
+          for (const hooks of registered) {
+            const hook = hooks[name]
+            if (hook) await this.guard(role, name, () => hook(event.id, this.ctx))
+          }
         }
         return
       }
       if (event.kind !== 'noderole' || event.state === undefined) return
       const state = event.state
       const name = `on_${state}` as const
-      if (![...this.hooks.values()].some((h) => h[name])) return
+      if (![...this.hooks.values()].some((registered) => registered.some((h) => h[name]))) return
       const row = await this.ctx.db
         .selectFrom('noderoles')
         .innerJoin('roles', 'roles.id', 'noderoles.role_id')
@@ -85,9 +100,9 @@ export class RoleHookRunner {
         .where('noderoles.id', '=', event.id)
         .executeTakeFirst()
       if (!row) return
-      const hook = this.hooks.get(row.name)?.[name]
-      if (hook) {
-        await this.guard(row.name, name, () => hook({ noderoleId: event.id, nodeId: row.node_id, role: row.name, state }, this.ctx))
+      for (const hooks of this.hooks.get(row.name) ?? []) {
+        const hook = hooks[name]
+        if (hook) await this.guard(row.name, name, () => hook({ noderoleId: event.id, nodeId: row.node_id, role: row.name, state }, this.ctx))
       }
     } catch (err) {
       this.logger.error({ err, event }, 'role hook dispatch failed')

@@ -13,12 +13,6 @@ export interface Cidr {
 
 const BITS: Record<Family, number> = { 4: 32, 6: 128 }
 
-export function familyOf(address: string): Family | null {
-  if (isIPv4(address)) return 4
-  if (isIPv6(address)) return 6
-  return null
-}
-
 export function parseAddress(address: string): { family: Family; value: bigint } | null {
   if (isIPv4(address)) {
     const value = address.split('.').reduce((acc, part) => (acc << 8n) + BigInt(Number(part)), 0n)

@@ -5,8 +5,8 @@ import { ROLE_FLAGS } from '../model'
 import type { RoleRow } from '../store/database'
 import type { Queryable } from '../store/database'
 import { parseJsonObject, parseStringArray } from './attributes'
-import { transact, type DomainContext } from './context'
-import { conflict, invalid } from './errors'
+import { transact, type DomainContext, type TxContext } from './context'
+import { conflict, invalid } from '../model/errors'
 import { KNOWN_JIGS } from './jigs-known'
 import { findRequirementCycle, unresolvedRequirements, type RoleRequirementInfo } from './role-requirements'
 
@@ -150,4 +150,31 @@ export async function importBarclamp(ctx: DomainContext, def: BarclampDefinition
   })
   const all = await listBarclamps(ctx.db)
   return all.find((b) => b.id === id) as Barclamp
+}
+
+export interface RuntimeRole {
+  readonly barclamp: { readonly name: string; readonly description: string; readonly version: string }
+  readonly name: string
+  readonly description: string
+  readonly jig: string
+  /** Satisfied on its own node only (DESIGN.md: a role that requires it never looks elsewhere). */
+  readonly implicit: boolean
+  /** What to tell the user when another barclamp owns the name (default: choose another name). */
+  readonly whenTaken?: string
+}
+
+/**
+ * Makes sure a role a barclamp creates while running (the network barclamp's one per network)
+ * exists, creating its barclamp the first time; refuses a name another barclamp already owns.
+ */
+export async function ensureRuntimeRole(t: TxContext, role: RuntimeRole): Promise<void> {
+  let barclamp = await t.tx.selectFrom('barclamps').select('id').where('name', '=', role.barclamp.name).executeTakeFirst()
+  barclamp ??= await t.tx.insertInto('barclamps').values(role.barclamp).returning('id').executeTakeFirstOrThrow()
+  const existing = await t.tx.selectFrom('roles').select(['id', 'barclamp_id']).where('name', '=', role.name).executeTakeFirst()
+  if (existing && existing.barclamp_id !== barclamp.id) throw conflict(`role ${role.name} already belongs to another barclamp; ${role.whenTaken ?? 'choose another name'}`)
+  if (existing) return
+  await t.tx
+    .insertInto('roles')
+    .values({ name: role.name, barclamp_id: barclamp.id, description: role.description, jig: role.jig, implicit: role.implicit ? 1 : 0 })
+    .execute()
 }

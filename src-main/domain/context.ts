@@ -5,6 +5,7 @@ import type { ChangeEvent } from '../model'
 import type { JsonObject } from './attributes'
 import type { Database } from '../store/database'
 import type { StoreKind } from '../store/store-kind'
+import type { BindHookRegistry } from './bind-hooks'
 import type { ChangeFeed } from './change-feed'
 
 export type Clock = () => Date
@@ -15,7 +16,12 @@ export interface DomainContext {
   readonly clock: Clock
   readonly feed: ChangeFeed
   /** Barclamps that add system data to a noderole when it is bound (the network's addresses). */
-  readonly bindHooks?: readonly BindHook[]
+  readonly bindHooks?: BindHookRegistry
+  /**
+   * The jigs this installation runs (app.ts: the names of the annealer's jigs); binding refuses a
+   * role whose jig is not among them. Absent: the built-in jigs (BUILT_IN_JIGS).
+   */
+  readonly activeJigs?: ReadonlySet<string>
   /** Set inside inOneTransaction: every `transact` joins this transaction instead of opening one. */
   readonly joined?: TxContext
 }

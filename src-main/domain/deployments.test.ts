@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { STORE_KINDS } from '../testing/test-stores'
 import { useTestApp } from '../testing/test-app'
 import { getDeployment, listDeployments } from './deployments'
-import { CrowbarError } from './errors'
+import { CrowbarError } from '../model/errors'
 
 describe.each(STORE_KINDS)('deployments and commit on %s', (kind) => {
   const env = useTestApp(kind)

@@ -3,11 +3,13 @@ import { sql } from 'kysely'
 import type { Deployment } from '../model'
 import type { DeploymentRow, Queryable, Tx } from '../store/database'
 import { transact, type DomainContext, type TxContext } from './context'
-import { conflict, invalid, isUniqueViolation, notFound } from './errors'
+import { conflict, invalid, notFound } from '../model/errors'
+import { isUniqueViolation } from '../store/unique-violation'
 import { planCommit } from './noderole-graph'
 import { applyPlan, loadGraph } from './noderole-graph-store'
 import { NODEROLE_STATES, type NodeRoleState } from '../model'
 import { STATE_CODE, stateFromCode } from './noderole-states'
+import { idList } from '../store/id-list'
 
 export const SYSTEM_DEPLOYMENT = 'system'
 
@@ -209,14 +211,14 @@ export async function commitNodeRoles(t: TxContext, deploymentId: number, only?:
     .updateTable('noderoles')
     .set((eb) => ({ committed_data: eb.ref('proposed_data') }))
     .where('deployment_id', '=', deploymentId)
-  if (only) copy = copy.where('id', 'in', only.length > 0 ? [...only] : [0])
+  if (only) copy = copy.where('id', 'in', idList(only))
   await copy.execute()
   let proposed = t.tx
     .selectFrom('noderoles')
     .select('id')
     .where('deployment_id', '=', deploymentId)
     .where('state', '=', STATE_CODE.proposed)
-  if (only) proposed = proposed.where('id', 'in', only.length > 0 ? [...only] : [0])
+  if (only) proposed = proposed.where('id', 'in', idList(only))
   const ids = (await proposed.execute()).map((r) => r.id)
   if (ids.length === 0) return
   await applyPlan(t, planCommit(await loadGraph(t.tx), ids))

@@ -8,8 +8,8 @@ import { loadRoles, type RoleRecord } from './barclamps'
 import { deepMerge, type JsonObject } from './attributes'
 import { transact, type BindHook, type DomainContext, type TxContext } from './context'
 import { ancestorsOf, commitNodeRoles, deploymentRow } from './deployments'
-import { conflict, invalid, notFound } from './errors'
-import { ACTIVE_JIGS } from './jigs-known'
+import { conflict, invalid, notFound } from '../model/errors'
+import { activeJigsOf } from './jigs-known'
 import { nodeRow } from './nodes'
 import { STATE_CODE, stateFromCode } from './noderole-states'
 import { providersOf } from './role-requirements'
@@ -17,6 +17,7 @@ import { providersOf } from './role-requirements'
 interface BindScope {
   readonly t: TxContext
   readonly hooks: readonly BindHook[]
+  readonly activeJigs: ReadonlySet<string>
   readonly deployment: DeploymentRow
   readonly ancestors: readonly DeploymentRow[]
   readonly node: NodeRow
@@ -47,7 +48,7 @@ export async function bindNodeRole(
     const roles = await loadRoles(t.tx)
     const role = roles.find((r) => r.name === input.role)
     if (!role) throw notFound(`no role named ${input.role}; install the barclamp that declares it`)
-    const scope: BindScope = { t, hooks: ctx.bindHooks ?? [], deployment, ancestors: await ancestorsOf(t.tx, deployment), node, roles, created: [] }
+    const scope: BindScope = { t, hooks: ctx.bindHooks?.all ?? [], activeJigs: activeJigsOf(ctx), deployment, ancestors: await ancestorsOf(t.tx, deployment), node, roles, created: [] }
     const id = await bindRole(scope, role, [])
     if (options.commitNow && deployment.state !== 'proposed' && scope.created.length > 0) {
       await commitNodeRoles(t, deployment.id, scope.created)
@@ -67,7 +68,7 @@ async function bindRole(scope: BindScope, role: RoleRecord, path: readonly strin
   if (existing) return existing.id
   if (path.includes(role.name)) throw invalid(`role requirements form a cycle: ${[...path, role.name].join(' -> ')}`)
   if (role.abstract) throw invalid(`role ${role.name} is abstract: bind a role that provides it instead`)
-  if (!ACTIVE_JIGS.has(role.jig)) {
+  if (!scope.activeJigs.has(role.jig)) {
     throw conflict(`role ${role.name} runs with the ${role.jig} jig, which is not active on this installation`)
   }
   await refuseConflicts(scope, role)

@@ -87,6 +87,9 @@ export async function loadSubgraph(
     }
     depth++
     frontier = [...new Set(next)]
+    // `expanded` already stops a cycle (binding refuses them, but rows can be edited by hand); the
+    // depth bound is the loop's own guarantee that it ends whatever the rows say. 10,000 levels is
+    // far beyond any real graph (a role chain is tens deep), so it never cuts a real walk short.
     if (depth > 10_000) break
   }
   // Parents of everything loaded, so each vertex's parent list is complete.

@@ -79,7 +79,3 @@ export function nextState(current: NodeRoleState, event: NodeRoleEvent): NodeRol
   if (!move) throw new IllegalTransition(current, event.type)
   return move(event)
 }
-
-export function canTake(current: NodeRoleState, type: NodeRoleEvent['type']): boolean {
-  return MOVES[type][current] !== undefined
-}

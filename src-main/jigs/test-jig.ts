@@ -1,5 +1,5 @@
-// The test jig: settable delay and failure from the noderole's attributes, for tests and
-// benchmarks. Reads `test_jig: { delay_ms, fail, failure_rate }` from the run input.
+// Product code, not test support: the `test` jig ships, with settable delay and failure from the
+// noderole's attributes, for demos and benchmarks. Reads `test_jig: { delay_ms, fail, failure_rate }` from the run input.
 import { isJsonObject } from '../domain/attributes'
 import type { Jig, JigOutcome, JigRun } from './jig'
 

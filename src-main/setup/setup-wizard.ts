@@ -4,12 +4,13 @@
 import { hostname } from 'node:os'
 import type { z } from 'zod'
 import type { BootStatusSchema, SetupInput, SetupPlan, SetupResultSchema, SetupState } from '../model'
-import { bootstrapAdmin, bootstrapDone, SETUP_INTERFACE_SETTING } from '../barclamps/network/admin-bootstrap'
+import { bootstrapAdmin, bootstrapDone } from '../barclamps/network/admin-bootstrap'
 import type { DomainContext } from '../domain/context'
-import { conflict, invalid } from '../domain/errors'
+import { conflict, invalid } from '../model/errors'
 import type { Logger } from '../base/log'
 import { listHostInterfaces, type HostInterface } from './host-interfaces'
 import { NO_INTERFACE, planSetup, proposalFor, unusableReason } from './setup-plan'
+import { readSetting, SETTING } from '../store/settings'
 
 export type BootStatus = z.infer<typeof BootStatusSchema>
 export type SetupResult = z.infer<typeof SetupResultSchema>
@@ -35,8 +36,8 @@ const ALREADY_DONE = 'setup is already done: the admin network and the admin nod
 
 /** The interface the wizard chose, for the boot services on later starts; undefined if none was. */
 export async function chosenInterface(ctx: DomainContext): Promise<string | undefined> {
-  const row = await ctx.db.selectFrom('settings').select('value').where('key', '=', SETUP_INTERFACE_SETTING).executeTakeFirst()
-  return row && row.value !== NO_INTERFACE ? row.value : undefined
+  const chosen = await readSetting(ctx.db, SETTING.setupInterface)
+  return chosen !== undefined && chosen !== NO_INTERFACE ? chosen : undefined
 }
 
 export class SetupWizard {

@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import { Kysely, Migrator, PostgresDialect, sql } from 'kysely'
 import pg from 'pg'
 import { messageOf } from '../base/error-message'
+import { ADVISORY_LOCK } from './advisory-locks'
 import type { Database } from './database'
 import { migrationProvider } from './migrations/migrations'
 import { postgresPeerChannel, type PeerChannel } from './peer-channel'
@@ -88,11 +89,11 @@ async function migrate(db: Kysely<Database>, kind: StoreKind): Promise<void> {
   // Two processes may start together on one PostgreSQL database: serialise their migrations.
   if (kind === 'postgres') {
     await db.connection().execute(async (conn) => {
-      await sql`select pg_advisory_lock(7235001)`.execute(conn)
+      await sql`select pg_advisory_lock(${sql.lit(ADVISORY_LOCK.migrate)})`.execute(conn)
       try {
         await runMigrator(conn, kind)
       } finally {
-        await sql`select pg_advisory_unlock(7235001)`.execute(conn)
+        await sql`select pg_advisory_unlock(${sql.lit(ADVISORY_LOCK.migrate)})`.execute(conn)
       }
     })
   } else {

@@ -10,7 +10,9 @@ import { systemDeploymentId } from '../../domain/deployments'
 import { bindNodeRole } from '../../domain/noderole-binding'
 import { createNode } from '../../domain/nodes'
 import { formatAddress, lastOf, parseAddress, parseCidr } from '../../base/ip-address'
+import { ADMIN_NODE_ROLES } from '../crowbar/crowbar-barclamp'
 import { createNetwork, networkRoleName, type NetworkOptions } from './networks'
+import { readSetting, SETTING, writeSettings } from '../../store/settings'
 
 export const DEFAULT_ADMIN_SUBNET = '192.168.124.0/24'
 export const DEFAULT_CLUSTER_DOMAIN = 'crowbar.lab'
@@ -29,8 +31,6 @@ export interface AdminBootstrap {
   readonly interface?: string
 }
 
-export const BOOTSTRAP_SETTING = 'bootstrap.done'
-export const SETUP_INTERFACE_SETTING = 'setup.interface'
 
 /** This machine's FQDN: its host name if already qualified, else host name + cluster domain. */
 export function adminFqdn(domain: string, host: string = hostname()): string {
@@ -81,16 +81,13 @@ export function layoutFor(subnet: string, adminAddress?: string): ReturnType<typ
   }
 }
 
-export const CLUSTER_DOMAIN_SETTING = 'cluster_domain'
-
 export async function clusterDomain(ctx: DomainContext): Promise<string> {
-  const row = await ctx.db.selectFrom('settings').select('value').where('key', '=', CLUSTER_DOMAIN_SETTING).executeTakeFirst()
-  return row?.value ?? DEFAULT_CLUSTER_DOMAIN
+  return (await readSetting(ctx.db, SETTING.clusterDomain)) ?? DEFAULT_CLUSTER_DOMAIN
 }
 
 /** Whether the first start (or the install wizard) has created the admin network and node. */
 export async function bootstrapDone(db: Kysely<Database>): Promise<boolean> {
-  return (await db.selectFrom('settings').select('value').where('key', '=', BOOTSTRAP_SETTING).executeTakeFirst()) !== undefined
+  return (await readSetting(db, SETTING.bootstrapDone)) !== undefined
 }
 
 export async function bootstrapAdmin(ctx: DomainContext, options: AdminBootstrap = {}, network: NetworkOptions = {}): Promise<boolean> {
@@ -127,16 +124,13 @@ async function createAdmin(ctx: DomainContext, options: AdminBootstrap, network:
   })
   const system = await systemDeploymentId(ctx.db)
   await bindNodeRole(ctx, { deployment_id: system, node_id: node.id, role: networkRoleName(admin.name) }, { commitNow: true })
-  for (const role of ['crowbar-admin-node', 'dhcp-database', 'dns-database']) {
+  for (const role of ADMIN_NODE_ROLES) {
     await bindNodeRole(ctx, { deployment_id: system, node_id: node.id, role }, { commitNow: true })
   }
-  await ctx.db
-    .insertInto('settings')
-    .values([
-      { key: CLUSTER_DOMAIN_SETTING, value: domain },
-      { key: BOOTSTRAP_SETTING, value: ctx.clock().toISOString() },
-      ...(options.interface === undefined ? [] : [{ key: SETUP_INTERFACE_SETTING, value: options.interface }])
-    ])
-    .execute()
+  await writeSettings(ctx.db, {
+    [SETTING.clusterDomain]: domain,
+    [SETTING.bootstrapDone]: ctx.clock().toISOString(),
+    ...(options.interface === undefined ? {} : { [SETTING.setupInterface]: options.interface })
+  })
   return true
 }

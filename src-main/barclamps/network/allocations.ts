@@ -6,9 +6,11 @@ import { randomBytes } from 'node:crypto'
 import type { z } from 'zod'
 import type { NodeAddressSchema } from '../../model'
 import type { TxContext } from '../../domain/context'
-import { conflict, notFound } from '../../domain/errors'
+import { conflict, notFound } from '../../model/errors'
 import type { Queryable, Tx } from '../../store/database'
 import { formatAddress, interfaceId, parseAddress, parseCidr, type Family } from '../../base/ip-address'
+import { idList } from '../../store/id-list'
+import { readSetting, SETTING, writeSettings } from '../../store/settings'
 
 export type NodeAddress = z.infer<typeof NodeAddressSchema>
 
@@ -99,7 +101,7 @@ export async function nodeAddresses(db: Queryable | Tx, nodeIds?: readonly numbe
     .select(['network_allocations.node_id', 'networks.name as network', 'network_allocations.family', 'network_allocations.address'])
     .orderBy('networks.id')
     .orderBy('network_allocations.family')
-  if (nodeIds) q = q.where('network_allocations.node_id', 'in', nodeIds.length > 0 ? [...nodeIds] : [0])
+  if (nodeIds) q = q.where('network_allocations.node_id', 'in', idList(nodeIds))
   const out = new Map<number, NodeAddress[]>()
   for (const r of await q.execute()) {
     const list = out.get(r.node_id) ?? []
@@ -109,18 +111,12 @@ export async function nodeAddresses(db: Queryable | Tx, nodeIds?: readonly numbe
   return out
 }
 
-const ULA_SETTING = 'network.ula_global_id'
-
 /** The cluster's 40-bit ULA global ID: chosen at random once per installation, then kept. */
 export async function ulaGlobalId(t: TxContext, random: (n: number) => Buffer = randomBytes): Promise<bigint> {
-  const saved = await t.tx.selectFrom('settings').select('value').where('key', '=', ULA_SETTING).executeTakeFirst()
-  if (saved && /^[0-9a-f]{10}$/.test(saved.value)) return BigInt(`0x${saved.value}`)
+  const saved = await readSetting(t.tx, SETTING.ulaGlobalId)
+  if (saved && /^[0-9a-f]{10}$/.test(saved)) return BigInt(`0x${saved}`)
   const id = random(5).toString('hex')
-  await t.tx
-    .insertInto('settings')
-    .values({ key: ULA_SETTING, value: id })
-    .onConflict((oc) => oc.column('key').doUpdateSet({ value: id }))
-    .execute()
+  await writeSettings(t.tx, { [SETTING.ulaGlobalId]: id })
   return BigInt(`0x${id}`)
 }
 

@@ -2,6 +2,7 @@
 // that network, and they go into the noderole's system data, so roles that require the network
 // receive them by attribute injection.
 import type { BindHook } from '../../domain/context'
+import type { BarclampModule } from '../barclamp-module'
 import { allocateNodeAddresses } from './allocations'
 import { parseCidr } from '../../base/ip-address'
 import { networkRoleName } from './networks'
@@ -39,3 +40,6 @@ export const networkBindHook: BindHook = async (t, bound) => {
     }
   }
 }
+
+/** Networks and their roles are made by the operator (networks.ts); binding one allocates addresses. */
+export const networkBarclamp: BarclampModule = { name: 'network', bindHook: networkBindHook }

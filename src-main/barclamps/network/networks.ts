@@ -3,8 +3,10 @@
 import { randomBytes } from 'node:crypto'
 import type { Network, NetworkInput } from '../../model'
 import { NETWORK_CATEGORIES, NetworkBondSchema } from '../../model'
+import { ensureRuntimeRole } from '../../domain/barclamps'
 import { transact, type DomainContext, type TxContext } from '../../domain/context'
-import { conflict, invalid, isUniqueViolation, notFound } from '../../domain/errors'
+import { conflict, invalid, notFound } from '../../model/errors'
+import { isUniqueViolation } from '../../store/unique-violation'
 import type { Queryable, Tx } from '../../store/database'
 import { lockNetwork, ulaGlobalId } from './allocations'
 import { contains, formatAddress, formatCidr, parseAddress, ulaPrefix } from '../../base/ip-address'
@@ -49,24 +51,15 @@ async function writeChildren(t: TxContext, networkId: number, v: ValidNetwork): 
 }
 
 async function ensureNetworkRole(t: TxContext, network: string): Promise<void> {
-  let barclamp = await t.tx.selectFrom('barclamps').select('id').where('name', '=', NETWORK_BARCLAMP).executeTakeFirst()
-  if (!barclamp) {
-    barclamp = await t.tx
-      .insertInto('barclamps')
-      .values({ name: NETWORK_BARCLAMP, description: 'Networks, ranges, routers and per-node addresses (IPv4 and IPv6)', version: '2.0' })
-      .returning('id')
-      .executeTakeFirstOrThrow()
-  }
-  const name = networkRoleName(network)
-  const role = await t.tx.selectFrom('roles').select(['id', 'barclamp_id']).where('name', '=', name).executeTakeFirst()
-  if (role && role.barclamp_id !== barclamp.id) throw conflict(`role ${name} already belongs to another barclamp; rename the network`)
-  if (!role) {
-    await t.tx
-      .insertInto('roles')
-      // Implicit: a role that requires a network is satisfied on its own node, never another's.
-      .values({ name, barclamp_id: barclamp.id, description: `Puts a node on the ${network} network (allocates its addresses)`, jig: 'noop', implicit: 1 })
-      .execute()
-  }
+  await ensureRuntimeRole(t, {
+    barclamp: { name: NETWORK_BARCLAMP, description: 'Networks, ranges, routers and per-node addresses (IPv4 and IPv6)', version: '2.0' },
+    name: networkRoleName(network),
+    description: `Puts a node on the ${network} network (allocates its addresses)`,
+    jig: 'noop',
+    // Implicit: a role that requires a network is satisfied on its own node, never another's.
+    implicit: true,
+    whenTaken: 'rename the network'
+  })
 }
 
 export async function createNetwork(ctx: DomainContext, input: NetworkInput, options: NetworkOptions = {}): Promise<Network> {

@@ -7,7 +7,8 @@ import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { deepMerge, type JsonObject } from '../../domain/attributes'
 import { INSTALLED_MARKER, OS_INSTALL_SCRIPT } from './os-install-script'
-import { installedByThisRun, osInstallSystemData, provisionerBarclamp } from './provisioner-barclamp'
+import { installedByThisRun, osInstallSystemData } from './os-install-role'
+import { provisionerBarclamp } from './provisioner-barclamp'
 
 const SHELLS = ['/bin/dash', '/usr/bin/busybox'].filter((sh) => spawnSync(sh, [...(sh.endsWith('busybox') ? ['sh'] : []), '-c', 'true']).status === 0)
 const KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGxT2k3Jb3a0D2hH1x4x8mS0eYx3rN1yq8mZJf0bq1Qb crowbar-admin'
@@ -20,7 +21,7 @@ afterEach(() => rmSync(dir, { recursive: true, force: true }))
 
 /** What the script jig passes: the merged attributes as one line of JSON. */
 function attributes(user: JsonObject = {}): string {
-  const defaults = provisionerBarclamp.roles[0]?.attributes ?? {}
+  const defaults = provisionerBarclamp.definition?.roles[0]?.attributes ?? {}
   const system = osInstallSystemData({ id: 7, name: 'd52-54-00-c8-00-01.lab.example' }, 'http://198.18.50.1:8702', `${KEY}\n`)
   const parents = { crowbar: { network: { admin: { v4: { address: '198.18.50.20' } } } } }
   return JSON.stringify([parents, system, user].reduce((acc, layer) => deepMerge(acc, layer), defaults as JsonObject))

@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest'
 import { BarclampDefinitionSchema } from '../../model'
-import { installedByThisRun, OS_INSTALL_ROLE, osInstallSystemData, provisionerBarclamp } from './provisioner-barclamp'
+import { installedByThisRun, OS_INSTALL_ROLE, osInstallSystemData } from './os-install-role'
+import { provisionerBarclamp } from './provisioner-barclamp'
 
 describe('the provisioner barclamp', () => {
   it('declares provisioner-os-install as a script role on a managed node', () => {
-    const def = BarclampDefinitionSchema.parse(provisionerBarclamp)
+    const def = BarclampDefinitionSchema.parse(provisionerBarclamp.definition)
     const role = def.roles.find((r) => r.name === OS_INSTALL_ROLE)
     expect(role).toMatchObject({ jig: 'script', requires: ['crowbar-managed-node'] })
     expect(role?.scripts).toHaveLength(1)

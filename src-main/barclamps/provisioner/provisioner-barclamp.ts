@@ -1,22 +1,16 @@
 // The provisioner barclamp: `provisioner-os-install` puts the OS image on a discovered node's disk
-// (its script runs on the discovery image over SSH), then, once the noderole is active, sets the
-// node's bootenv to `local`, marks it not alive and only then reboots it into the installed OS.
-import type { z } from 'zod'
-import type { BarclampDefinitionSchema } from '../../model'
-import type { NodeRoleHookEvent, RoleHooks } from '../../annealer/role-hooks'
-import { isJsonObject, parseJsonObject, type JsonObject } from '../../domain/attributes'
-import type { BindHook, DomainContext } from '../../domain/context'
-import { updateNode } from '../../domain/nodes'
-import type { AdminKeyPair } from '../../jigs/ssh/admin-keys'
-import type { HostKeyPins } from '../../jigs/ssh/host-key-pins'
-import { connectToNode } from '../../jigs/ssh/ssh-exec'
-import type { Logger } from '../../base/log'
+// (its script runs on the discovery image over SSH), then reboots it into the installed OS (see
+// os-install-role.ts). It also answers booting machines over HTTP boot: their iPXE scripts and
+// answer files, and the node-facing API the discovery image and installers call.
+import { DisposableStore } from '../../base/lifecycle'
+import { adminAddressesOf } from '../network/allocations'
+import type { BarclampDefinitionInput, BarclampModule } from '../barclamp-module'
+import { bootScriptRoutes } from './boot-scripts'
+import { nodeApiRoutes } from './node-api'
+import { OS_IMAGE, OS_INSTALL_ROLE, osInstallSystemData, rebootIntoInstalledOs } from './os-install-role'
 import { OS_INSTALL_SCRIPT } from './os-install-script'
 
-export const OS_INSTALL_ROLE = 'provisioner-os-install'
-export const OS_IMAGE = { name: 'debian-12', path: 'os/debian-12-amd64.tar.zst' } as const
-
-export const provisionerBarclamp: z.input<typeof BarclampDefinitionSchema> = {
+const definition: BarclampDefinitionInput = {
   name: 'provisioner',
   description: 'Installs operating systems on discovered nodes',
   version: '2.0',
@@ -34,99 +28,25 @@ export const provisionerBarclamp: z.input<typeof BarclampDefinitionSchema> = {
   ]
 }
 
-export interface InstallTarget {
-  readonly id: number
-  /** The node's FQDN. */
-  readonly name: string
-}
-
-/** The system data an install needs from the framework: where the API is, who the node is, the admin key. */
-export function osInstallSystemData(node: InstallTarget, api: string | undefined, adminPublicKey: string): JsonObject {
-  return {
-    provisioner: {
-      ...(api ? { install_api: api } : {}),
-      install_node_id: node.id,
-      install_fqdn: node.name,
-      install_admin_key: adminPublicKey.trim()
-    }
-  }
-}
-
-/**
- * Whether the run that just went active installed the OS (it ran on the installer), so the node
- * must now boot from its disk. A run on the installed OS (the re-run after the node came back
- * alive) reports `ran_on: installed-os` and must not reboot anything.
- */
-export function installedByThisRun(wall: JsonObject): boolean {
-  const provisioner = wall.provisioner
-  return isJsonObject(provisioner) && provisioner.ran_on === 'installer'
-}
-
-/** Detached and a second late, so the SSH session ends cleanly before the reset. */
-export const REBOOT_COMMAND = "setsid sh -c 'sleep 1; sync; echo b > /proc/sysrq-trigger' </dev/null >/dev/null 2>&1 &"
-
-export interface OsInstallDeps {
-  readonly keyPair: AdminKeyPair
-  readonly pins: HostKeyPins
-  /** The node's admin addresses, in preference order (the network barclamp's). */
-  readonly addressesOf: (nodeId: number) => Promise<string[]>
-  readonly logger: Logger
-  readonly connectTimeoutMs?: number
-}
-
-/** Binds the provisioner into the app: system data at bind time, the reboot after the install. */
-export class OsInstall {
-  private api: string | undefined
-  private deps: OsInstallDeps | undefined
-
-  /** Set once the boot services run: the node-facing API's base URL. */
-  setApiUrl(url: string | undefined): void {
-    this.api = url
-  }
-
-  attach(deps: OsInstallDeps): void {
-    this.deps = deps
-  }
-
-  readonly bindHook: BindHook = (_t, bound) => {
-    if (bound.role !== OS_INSTALL_ROLE || !this.deps) return Promise.resolve(undefined)
-    return Promise.resolve(osInstallSystemData({ id: bound.node.id, name: bound.node.name }, this.api, this.deps.keyPair.publicKey))
-  }
-
-  roleHooks(): RoleHooks {
-    return { on_active: (event, ctx) => this.afterInstall(event, ctx) }
-  }
-
-  private async afterInstall(event: NodeRoleHookEvent, ctx: DomainContext): Promise<void> {
-    const row = await ctx.db.selectFrom('noderoles').select('wall').where('id', '=', event.noderoleId).executeTakeFirst()
-    if (!row || !installedByThisRun(parseJsonObject(row.wall))) return
-    const deps = this.deps
-    // Bootenv first: DHCP reservations are re-read on the node event this publishes (the boot
-    // services subscribe to the feed synchronously) and the iPXE script reads the bootenv per
-    // request, so the reboot below can only boot the disk. Not alive: the annealer leaves the
-    // node alone until the installed OS reports in, and its noderoles go back to todo/blocked.
-    const node = await updateNode(ctx, event.nodeId, { bootenv: 'local', alive: false })
-    if (!deps) return
-    const log = deps.logger.child({ node: node.name, noderole: event.noderoleId })
-    const connected = await connectToNode(
-      { nodeId: node.id, name: node.name, addresses: await deps.addressesOf(node.id) },
-      { keyPair: deps.keyPair, pins: deps.pins, readyTimeoutMs: deps.connectTimeoutMs ?? 10_000 }
+export const provisionerBarclamp: BarclampModule = {
+  name: 'provisioner',
+  definition,
+  start(app) {
+    const store = new DisposableStore()
+    const publicKey = app.adminKeys.publicKey
+    store.add(
+      app.bindHooks.register((_t, bound) =>
+        Promise.resolve(bound.role === OS_INSTALL_ROLE ? osInstallSystemData({ id: bound.node.id, name: bound.node.name }, app.bootUrl(), publicKey) : undefined)
+      )
     )
-    if (!connected.connection) {
-      const why = connected.failures.map((f) => `${f.address}: ${f.message}`).join('; ')
-      log.error({ failures: why }, 'OS installed but the node could not be reached to reboot it: power-cycle it (it boots from its disk)')
-      return
+    const deps = {
+      keyPair: app.adminKeys,
+      pins: app.hostKeys,
+      addressesOf: (nodeId: number) => adminAddressesOf(app.domain.db, nodeId),
+      logger: app.logger.child({ subsystem: 'provisioner' })
     }
-    try {
-      // The installed OS makes its own host key: the discovery image's pin must not refuse it.
-      await deps.pins.forget(node.id)
-      const result = await connected.connection.exec(REBOOT_COMMAND, undefined, { timeoutMs: 15_000 })
-      if (result.code !== 0) log.error({ code: result.code, stderr: result.stderr.trim() }, 'the reboot command failed: power-cycle the node')
-      else log.info({ address: connected.connection.address }, 'OS installed: rebooting the node into it')
-    } catch (err) {
-      log.error({ err }, 'the reboot command failed: power-cycle the node')
-    } finally {
-      await connected.connection.close()
-    }
+    store.add(app.hooks.register(OS_INSTALL_ROLE, { on_active: (event, ctx) => rebootIntoInstalledOs(event, ctx, deps) }))
+    store.add(app.bootRoutes.add(...bootScriptRoutes(app.domain, publicKey), ...nodeApiRoutes(app.domain, publicKey)))
+    return store
   }
 }

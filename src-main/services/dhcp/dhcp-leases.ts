@@ -1,33 +1,50 @@
-// The DHCP server's memory of clients: reservations of known nodes (their MAC -> their admin
-// address and bootenv), leases from the dhcp range, and short-lived offers. Leases live in memory
-// for speed and in the store for restarts: each ACK's lease is written (group-committed with the
-// others in flight) before the ACK goes out. Offers stay in memory: a client that loses one asks again.
-import type { Kysely } from 'kysely'
+// The DHCP server's memory of clients: reservations of known nodes (asked of a ReservationSource),
+// leases from the dhcp range, and short-lived offers. Leases live in memory for speed and in a
+// LeaseStore for restarts: each ACK's lease is written (group-committed with the others in flight)
+// before the ACK goes out. Offers stay in memory: a client that loses one asks again. The server
+// owns both interfaces; the DHCP database role implements them over the store.
 import { formatAddress, parseAddress } from '../../base/ip-address'
-import type { Clock } from '../../domain/context'
-import type { Database } from '../../store/database'
 import type { ClientBinding } from './dhcp-policy'
 
 export interface LeasePool {
-  /** The admin network's id: reservations are nodes' IPv4 allocations on it. */
-  readonly networkId: number
   readonly first: string
   readonly last: string
 }
 
-interface Lease {
-  address: string
-  hostname: string | null
-  expiresAt: number
+export interface Lease {
+  readonly address: string
+  readonly hostname: string | null
+  /** Milliseconds since the epoch. */
+  readonly expiresAt: number
 }
 
-type Write =
+export type LeaseWrite =
+  /** `movedFrom`: the address was another MAC's (its lease expired): that row goes first. */
   | { readonly kind: 'upsert'; readonly mac: string; readonly lease: Lease; readonly movedFrom: boolean }
   | { readonly kind: 'delete'; readonly mac: string; readonly address: string }
 
+/** Where leases persist. `write` applies a batch atomically and resolves once it is durable. */
+export interface LeaseStore {
+  load(): Promise<ReadonlyArray<{ readonly mac: string; readonly lease: Lease }>>
+  write(writes: readonly LeaseWrite[]): Promise<void>
+}
+
+/** Who is a known node: a MAC's reserved address, hostname and bootenv, or null. */
+export interface ReservationSource {
+  reservation(mac: string): Promise<ClientBinding | null>
+}
+
+export interface DhcpLeasesOptions {
+  readonly pool: LeasePool
+  readonly leaseSeconds: number
+  readonly store: LeaseStore
+  readonly reservations: ReservationSource
+  readonly clock: () => Date
+}
+
 /** Writes waiting for the next transaction, one per MAC (a later write for a MAC replaces an earlier). */
 interface Batch {
-  readonly writes: Map<string, Write>
+  readonly writes: Map<string, LeaseWrite>
   readonly done: Promise<void>
   settle(err?: unknown): void
 }
@@ -47,9 +64,6 @@ export class DhcpLeases {
   private readonly leases = new Map<string, Lease>()
   /** address -> MAC of its lease or live offer. */
   private readonly owners = new Map<string, string>()
-  private readonly reservations = new Map<string, ClientBinding | null>()
-  /** Lookups under way: a burst of one client's packets makes one query, not one each. */
-  private readonly looking = new Map<string, Promise<ClientBinding | null>>()
   private loaded: Promise<void> | undefined
   private cursor: bigint
   private readonly first: bigint
@@ -59,59 +73,32 @@ export class DhcpLeases {
   /** What the store holds per MAC, to skip writes that would change nothing that matters. */
   private readonly stored = new Map<string, Lease>()
 
-  constructor(
-    private readonly db: Kysely<Database>,
-    private readonly clock: Clock,
-    private readonly pool: LeasePool,
-    private readonly leaseSeconds: number
-  ) {
-    this.first = parseAddress(pool.first)?.value ?? 1n
-    this.last = parseAddress(pool.last)?.value ?? 0n
+  private readonly clock: () => Date
+  private readonly leaseSeconds: number
+
+  constructor(private readonly options: DhcpLeasesOptions) {
+    this.clock = options.clock
+    this.leaseSeconds = options.leaseSeconds
+    this.first = parseAddress(options.pool.first)?.value ?? 1n
+    this.last = parseAddress(options.pool.last)?.value ?? 0n
     this.cursor = this.first
   }
 
   /** Reads the stored leases (once); every other call waits for it. */
   load(): Promise<void> {
     this.loaded ??= (async () => {
-      for (const row of await this.db.selectFrom('dhcp_leases').selectAll().execute()) {
-        const lease = { address: row.address, hostname: row.hostname, expiresAt: Date.parse(row.expires_at) }
-        this.leases.set(row.mac, lease)
-        this.stored.set(row.mac, lease)
-        this.owners.set(row.address, row.mac)
+      for (const { mac, lease } of await this.options.store.load()) {
+        this.leases.set(mac, lease)
+        this.stored.set(mac, lease)
+        this.owners.set(lease.address, mac)
       }
     })()
     return this.loaded
   }
 
-  /** Node data changed (a MAC, a bootenv, an allocation): read reservations afresh. */
-  invalidateReservations(): void {
-    this.reservations.clear()
-    this.looking.clear()
-  }
-
-  /** A known node's reservation, if this MAC belongs to one with an address on the network. */
-  async reservation(mac: string): Promise<ClientBinding | null> {
-    const cached = this.reservations.get(mac)
-    if (cached !== undefined) return cached
-    let pending = this.looking.get(mac)
-    if (!pending) {
-      pending = this.lookUp(mac).finally(() => this.looking.delete(mac))
-      this.looking.set(mac, pending)
-    }
-    return pending
-  }
-
-  private async lookUp(mac: string): Promise<ClientBinding | null> {
-    const row = await this.db
-      .selectFrom('node_macs')
-      .innerJoin('nodes', 'nodes.id', 'node_macs.node_id')
-      .innerJoin('network_allocations as a', (j) => j.onRef('a.node_id', '=', 'nodes.id').on('a.family', '=', 4).on('a.network_id', '=', this.pool.networkId))
-      .select(['a.address', 'nodes.name', 'nodes.bootenv'])
-      .where('node_macs.mac', '=', mac)
-      .executeTakeFirst()
-    const binding = row ? { address: row.address, hostname: row.name.split('.')[0] ?? null, bootenv: row.bootenv } : null
-    this.reservations.set(mac, binding)
-    return binding
+  /** A known node's reservation, if this MAC belongs to one. */
+  reservation(mac: string): Promise<ClientBinding | null> {
+    return this.options.reservations.reservation(mac)
   }
 
   async lease(mac: string): Promise<ClientBinding | null> {
@@ -207,7 +194,7 @@ export class DhcpLeases {
   }
 
   /** Queues a write and resolves once a transaction holding it has committed (group commit). */
-  private write(w: Write): Promise<void> {
+  private write(w: LeaseWrite): Promise<void> {
     const batch = this.batch
     batch.writes.set(w.mac, w)
     if (!this.flushing) void this.flushLoop()
@@ -233,24 +220,8 @@ export class DhcpLeases {
     }
   }
 
-  private async flush(writes: readonly Write[]): Promise<void> {
-    const now = this.clock().toISOString()
-    await this.db.transaction().execute(async (tx) => {
-      for (const w of writes) {
-        if (w.kind === 'delete') {
-          await tx.deleteFrom('dhcp_leases').where('mac', '=', w.mac).where('address', '=', w.address).execute()
-          continue
-        }
-        // An address moves between MACs only after its old lease expired: drop the old row first.
-        if (w.movedFrom) await tx.deleteFrom('dhcp_leases').where('address', '=', w.lease.address).where('mac', '!=', w.mac).execute()
-        const expires = new Date(w.lease.expiresAt).toISOString()
-        await tx
-          .insertInto('dhcp_leases')
-          .values({ mac: w.mac, address: w.lease.address, hostname: w.lease.hostname, expires_at: expires, updated_at: now })
-          .onConflict((oc) => oc.column('mac').doUpdateSet({ address: w.lease.address, hostname: w.lease.hostname, expires_at: expires, updated_at: now }))
-          .execute()
-      }
-    })
+  private async flush(writes: readonly LeaseWrite[]): Promise<void> {
+    await this.options.store.write(writes)
     // Only what committed counts as stored.
     for (const w of writes) {
       if (w.kind === 'delete') this.stored.delete(w.mac)

@@ -11,7 +11,7 @@ import { startTestApp, type TestApp } from '../../testing/test-app'
 import { createTestLink, type TestLink } from '../../testing/test-link'
 import { createSocket } from 'node:dgram'
 import { MessageType, opt, Option, type DhcpPacket } from './dhcp-codec'
-import { DhcpLeases } from './dhcp-leases'
+import { storeBackedLeases } from '../../barclamps/dhcp-database/dhcp-backend'
 import type { DhcpConfig } from './dhcp-policy'
 import { DhcpServer } from './dhcp-server'
 
@@ -75,7 +75,7 @@ describe('DHCP server with real clients in a namespace', () => {
   }
 
   async function startServer(probeMs = 0): Promise<DhcpServer> {
-    const leases = new DhcpLeases(app.ctx.db, () => new Date(), { networkId, first: `${link.prefix}100`, last: `${link.prefix}110` }, 600)
+    const leases = storeBackedLeases(app.ctx, app.hooks, { networkId, first: `${link.prefix}100`, last: `${link.prefix}110`, leaseSeconds: 600 }).leases
     server = new DhcpServer({ interface: link.hostIf, config: config(), leases, logger: createRootLogger('silent'), probeMs })
     await server.start()
     return server
@@ -164,7 +164,7 @@ describe('DHCP server with real clients in a namespace', () => {
   }, 60_000)
 
   it('in proxyDHCP mode answers PXE clients with boot information only, also on port 4011, and ignores the rest', async () => {
-    const leases = new DhcpLeases(app.ctx.db, () => new Date(), { networkId, first: `${link.prefix}100`, last: `${link.prefix}110` }, 600)
+    const leases = storeBackedLeases(app.ctx, app.hooks, { networkId, first: `${link.prefix}100`, last: `${link.prefix}110`, leaseSeconds: 600 }).leases
     server = new DhcpServer({ interface: link.hostIf, config: { ...config(), proxy: true }, leases, logger: createRootLogger('silent') })
     await server.start()
     const discover = (options: Array<[number, Buffer]>): DhcpPacket => ({

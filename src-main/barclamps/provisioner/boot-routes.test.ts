@@ -1,14 +1,13 @@
-// HTTP boot over a real socket, on a real store of each kind: a registered node in an installer
-// bootenv gets the installer's iPXE script and its answer files rendered from the store, and the
+// The provisioner's routes served by HTTP boot over a real socket, on a real store of each kind:
+// a registered node in an installer bootenv gets the installer's iPXE script and its answer files rendered from the store, and the
 // installer's last call (real wget, busybox wget and curl) sets its bootenv to local.
 import { execFile } from 'node:child_process'
 import { mkdir, mkdtemp, rm, symlink } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { clusterDomain } from '../../barclamps/network/admin-bootstrap'
-import { curlSetLocal, wgetSetLocal } from '../../barclamps/provisioner/answer-files'
-import { OS_INSTALL_ROLE } from '../../barclamps/provisioner/provisioner-barclamp'
+import { curlSetLocal, wgetSetLocal } from './answer-files'
+import { OS_INSTALL_ROLE } from './os-install-role'
 import { commitDeployment, createDeployment } from '../../domain/deployments'
 import { bindNodeRole } from '../../domain/noderole-binding'
 import { setNodeRoleData } from '../../domain/noderoles'
@@ -16,7 +15,10 @@ import { createNode } from '../../domain/nodes'
 import { createRootLogger } from '../../base/log'
 import { STORE_KINDS } from '../../testing/test-stores'
 import { startTestApp, type TestApp } from '../../testing/test-app'
-import { BootHttpServer, MIRROR_SETTING } from './boot-http-server'
+import { BootHttpServer } from '../../services/http/boot-http-server'
+import { SETTING } from '../../store/settings'
+
+const MIRROR_SETTING = SETTING.provisionerMirror
 
 const MAC = '52:54:00:c0:ff:ee'
 
@@ -40,11 +42,9 @@ describe.each(STORE_KINDS)('HTTP boot of the installer bootenvs (%s)', (kind) =>
   beforeEach(async () => {
     app = await startTestApp(kind, { bootstrap: true })
     server = new BootHttpServer({
-      ctx: app.ctx,
       address: '127.0.0.1',
       port: 0,
-      domain: await clusterDomain(app.ctx),
-      adminPublicKey: app.adminKeys.publicKey,
+      router: app.bootRoutes,
       logger: createRootLogger('silent')
     })
     await server.start()
@@ -183,14 +183,14 @@ describe.each(STORE_KINDS)('HTTP boot of the installer bootenvs (%s)', (kind) =>
     ]
     for (const body of asked) {
       const res = await post(`/api/node/${node.id}/bootenv`, body)
-      const answer = (await res.json()) as { error: string }
+      const answer = ((await res.json()) as { error: { message: string } }).error
       expect({ body, status: res.status }).toEqual({ body, status: 400 })
-      expect(answer.error).toContain('the node-facing API sets bootenv "local" only')
-      expect(answer.error).toContain('the operator API: PATCH /api/v2/nodes/ID')
+      expect(answer.message).toContain('the node-facing API sets bootenv "local" only')
+      expect(answer.message).toContain('the operator API: PATCH /api/v2/nodes/ID')
       expect(await bootenvOf(node.id)).toBe('local')
     }
-    const installer = (await (await post(`/api/node/${node.id}/bootenv`, { bootenv: 'debian-12-install' })).json()) as { error: string }
-    expect(installer.error).toMatch(/^bootenv "debian-12-install" refused: /)
+    const installer = ((await (await post(`/api/node/${node.id}/bootenv`, { bootenv: 'debian-12-install' })).json()) as { error: { message: string } }).error
+    expect(installer.message).toMatch(/^bootenv "debian-12-install" refused: /)
     // Nothing changed: the node still boots its disk, and its answer files still name it local.
     expect((await getText(`/boot/${DASHED}.ipxe`)).body).not.toContain('debian-installer')
     expect((await getText(`/boot/${DASHED}.ipxe`)).body).toContain('# bootenv local')
@@ -232,7 +232,7 @@ describe.each(STORE_KINDS)('HTTP boot of the installer bootenvs (%s)', (kind) =>
     // `removable` is a boolean or absent.
     const bad = await post('/api/node/register', { macs: [MAC], disks: [{ name: 'sda', size_bytes: 16e9, removable: 1 }] })
     expect(bad.status).toBe(400)
-    expect(((await bad.json()) as { error: string }).error).toMatch(/^invalid registration: .*removable/)
+    expect(((await bad.json()) as { error: { message: string } }).error.message).toMatch(/^invalid registration: .*removable/)
   })
 
   it('renders the mirror from the setting, and the mirror and disk from the node’s provisioner-os-install attributes over it', async () => {

@@ -1,9 +1,9 @@
-// Roles run by the `test` jig (settable delay and failure): for tests, demos and benchmarks. The
-// requirement shapes cover Crowbar's cases: implicit (same node), deployment-wide, cluster.
-import type { z } from 'zod'
-import type { BarclampDefinitionSchema } from '../model'
+// Product code, not test support: the `test` barclamp ships, its roles run by the `test` jig
+// (settable delay and failure) for demos, benchmarks and exercising an installation without real
+// machines. The requirement shapes cover Crowbar's cases: implicit (same node), deployment-wide, cluster.
+import type { BarclampDefinitionInput, BarclampModule } from '../barclamp-module'
 
-export const testBarclamp: z.input<typeof BarclampDefinitionSchema> = {
+const definition: BarclampDefinitionInput = {
   name: 'test',
   description: 'Roles for exercising the annealer without touching real machines',
   version: '1.0',
@@ -21,3 +21,5 @@ export const testBarclamp: z.input<typeof BarclampDefinitionSchema> = {
     { name: 'test-cluster-client', jig: 'test', requires: ['test-cluster'], description: 'Depends on every cluster member' }
   ]
 }
+
+export const testBarclamp: BarclampModule = { name: 'test', definition }

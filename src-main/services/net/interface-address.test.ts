@@ -1,7 +1,7 @@
 // Choosing the interface that faces the rack, also before anything is plugged into it. Root.
 import { afterEach, describe, expect, it } from 'vitest'
-import { BootServicesError, interfaceAddress } from './boot-services'
-import { createTestLink, run, type TestLink } from '../testing/test-link'
+import { BootServicesError, interfaceAddress } from './interface-address'
+import { createTestLink, run, type TestLink } from '../../testing/test-link'
 
 describe('the served interface', () => {
   let link: TestLink | undefined

@@ -1,10 +1,25 @@
 // The DNS database role: the embedded DNS server's zone, rebuilt from the store whenever a node is
 // created, changed or deleted (and when bindings allocate addresses): A and AAAA for every
 // allocated address, PTR from them, for every node inside the cluster domain.
+import type { Disposable } from '../../base/lifecycle'
+import type { RoleHookRegistry } from '../../annealer/role-hooks'
 import type { DomainContext } from '../../domain/context'
+import type { RoleDefinition } from '../../model'
 import type { DnsHost, DnsZone } from '../../services/dns/dns-zone'
+import type { BarclampModule } from '../barclamp-module'
 
 export const DNS_DATABASE_ROLE = 'dns-database'
+
+/** Declared by the crowbar barclamp, as every installation has it. */
+export const dnsDatabaseRole: Partial<RoleDefinition> & Pick<RoleDefinition, 'name' | 'jig'> = {
+  name: DNS_DATABASE_ROLE,
+  description: 'Keeps the embedded DNS server’s zone (A, AAAA, PTR) in step with the nodes',
+  jig: 'noop',
+  flags: { bootstrap: true }
+}
+
+/** The role's behaviour needs a served zone: it lives in DnsDatabase, which the boot services start. */
+export const dnsDatabaseBarclamp: BarclampModule = { name: 'dns-database' }
 
 export async function buildZone(ctx: DomainContext, domain: string, nameserver: DnsHost): Promise<DnsZone> {
   const rows = await ctx.db
@@ -30,10 +45,11 @@ export async function buildZone(ctx: DomainContext, domain: string, nameserver: 
 }
 
 /** Keeps a zone current: rebuilds (coalesced) after each change that can touch names or addresses. */
-export class DnsDatabase {
+export class DnsDatabase implements Disposable {
   private zone: DnsZone
   private pending: NodeJS.Timeout | undefined
   private building: Promise<void> = Promise.resolve()
+  private readonly released: Array<() => void | Promise<void>> = []
 
   constructor(
     private readonly ctx: DomainContext,
@@ -62,7 +78,21 @@ export class DnsDatabase {
     this.pending.unref()
   }
 
-  stop(): void {
+  /** Rebuilds on node events (the role's hooks) and on bindings, which allocate addresses without one. */
+  watch(hooks: RoleHookRegistry): this {
+    const soon = (): void => this.refreshSoon()
+    const registered = hooks.register(DNS_DATABASE_ROLE, { on_node_create: soon, on_node_change: soon, on_node_delete: soon })
+    this.released.push(() => registered.dispose())
+    this.released.push(
+      this.ctx.feed.subscribe((e) => {
+        if (e.kind === 'noderole' && e.action !== 'updated') this.refreshSoon()
+      })
+    )
+    return this
+  }
+
+  async dispose(): Promise<void> {
+    for (const release of this.released.splice(0).reverse()) await release()
     clearTimeout(this.pending)
     this.pending = undefined
   }

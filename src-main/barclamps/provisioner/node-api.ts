@@ -1,0 +1,65 @@
+// The node-facing API booting machines use over HTTP boot: fetch the admin key, register (the
+// discovery image), report alive or dead, and leave an installer for `local` (the installers' last
+// step). Reachable from the whole rack network, so it lets a node do no more than that.
+import { z } from 'zod'
+import { isJsonObject } from '../../domain/attributes'
+import type { DomainContext } from '../../domain/context'
+import { updateNode } from '../../domain/nodes'
+import { describeIssues, invalid } from '../../model/errors'
+import type { BootRoute } from '../../services/http/boot-router'
+import { clusterDomain } from '../network/admin-bootstrap'
+import { registerNode, RegistrationSchema } from './node-registration'
+
+const AliveSchema = z.object({ alive: z.boolean() }).strict()
+/**
+ * The node-facing API is unauthenticated: it only ever lets a node leave an installer for `local`.
+ * Any other bootenv, an installer above all (it wipes the disk on the next boot), is the operator
+ * API's to set.
+ */
+const BootenvSchema = z.object({ bootenv: z.literal('local') }).strict()
+function bootenvRefused(body: unknown): string {
+  const asked = isJsonObject(body) && typeof body.bootenv === 'string' ? `bootenv ${JSON.stringify(body.bootenv.slice(0, 64))} refused: ` : ''
+  return `${asked}the node-facing API sets bootenv "local" only (body {"bootenv":"local"}); any other bootenv is set through the operator API: PATCH /api/v2/nodes/ID`
+}
+
+export function nodeApiRoutes(ctx: DomainContext, adminPublicKey: string): BootRoute[] {
+  const key = adminPublicKey.trim()
+  return [
+    {
+      method: 'GET',
+      pattern: /\/api\/node\/admin-key/,
+      handle: () => Promise.resolve({ status: 200, text: `${key}\n` })
+    },
+    {
+      method: 'POST',
+      pattern: /\/api\/node\/register/,
+      async handle(req) {
+        const input = RegistrationSchema.safeParse(await req.json())
+        if (!input.success) throw invalid(`invalid registration: ${describeIssues(input.error)}`)
+        const registered = await registerNode(ctx, input.data, await clusterDomain(ctx))
+        return { status: 200, json: { ...registered, admin_public_key: key } }
+      }
+    },
+    {
+      method: 'POST',
+      pattern: /\/api\/node\/(\d{1,9})\/alive/,
+      async handle(req) {
+        const input = AliveSchema.safeParse(await req.json())
+        if (!input.success) throw invalid(describeIssues(input.error))
+        const node = await updateNode(ctx, Number(req.params[0]), { alive: input.data.alive })
+        return { status: 200, json: { id: node.id, alive: node.alive } }
+      }
+    },
+    {
+      method: 'POST',
+      pattern: /\/api\/node\/(\d{1,9})\/bootenv/,
+      async handle(req) {
+        const body = await req.json()
+        const input = BootenvSchema.safeParse(body)
+        if (!input.success) throw invalid(bootenvRefused(body))
+        const node = await updateNode(ctx, Number(req.params[0]), { bootenv: input.data.bootenv })
+        return { status: 200, json: { id: node.id, bootenv: node.bootenv } }
+      }
+    }
+  ]
+}

@@ -1,0 +1,186 @@
+// The boot services on the interface that faces the rack: DHCP (or proxyDHCP), TFTP, HTTP boot,
+// DNS and IPv6 router advertisements, composed from the admin network and fed by the barclamps
+// (the DHCP and DNS database roles' sources, the provisioner's routes). Each server owns the
+// interface it reads through; this file only wires them. Started only when an interface is named.
+import { existsSync } from 'node:fs'
+import { join } from 'node:path'
+import { DisposableStore, toDisposable, type Disposable } from '../base/lifecycle'
+import type { Logger } from '../base/log'
+import type { RoleHookRegistry } from '../annealer/role-hooks'
+import { storeBackedLeases } from '../barclamps/dhcp-database/dhcp-backend'
+import { DnsDatabase } from '../barclamps/dns-database/dns-database'
+import { adminNetworkLayout } from '../barclamps/network/admin-network'
+import { UEFI_LOCAL_LOADER } from '../barclamps/provisioner/local-boot'
+import type { DomainContext } from '../domain/context'
+import { DhcpServer } from '../services/dhcp/dhcp-server'
+import { parseUpstream } from '../services/dns/dns-forwarder'
+import { DnsServer } from '../services/dns/dns-server'
+import { BootHttpServer } from '../services/http/boot-http-server'
+import type { BootRouter } from '../services/http/boot-router'
+import { BootServicesError, interfaceAddress } from '../services/net/interface-address'
+import { RouterAdvertiser } from '../services/net/router-advertiser'
+import { TftpServer } from '../services/tftp/tftp-server'
+
+export interface BootServicesOptions {
+  readonly ctx: DomainContext
+  readonly hooks: RoleHookRegistry
+  /** What HTTP boot routes besides the boot assets (the barclamps registered it). */
+  readonly router: BootRouter
+  readonly interface: string
+  readonly domain: string
+  readonly assetsDir?: string | undefined
+  readonly proxyDhcp: boolean
+  readonly logger: Logger
+  readonly ports?: { readonly dhcp?: number; readonly dns?: number; readonly tftp?: number; readonly http?: number }
+  readonly dhcpProbeMs?: number
+  readonly dnsForwarders?: readonly string[]
+}
+
+const LEASE_SECONDS = 3600
+
+/** A server with start/stop, as a Disposable once started. */
+async function started(server: { start(): Promise<void> | void; stop(): Promise<void> | void }): Promise<Disposable> {
+  await server.start()
+  return toDisposable(() => server.stop())
+}
+
+export class BootServices implements Disposable {
+  private running: DisposableStore | undefined
+  private http: BootHttpServer | undefined
+  private dnsServer: DnsServer | undefined
+  /** The missing local-boot loader is said once until it appears. */
+  private missingLoaderSaid = false
+
+  constructor(private readonly options: BootServicesOptions) {}
+
+  get httpUrl(): string | undefined {
+    return this.http?.baseUrl
+  }
+
+  get dnsPort(): number | undefined {
+    return this.dnsServer?.port
+  }
+
+  async start(): Promise<void> {
+    if (this.running) return
+    const store = new DisposableStore()
+    this.running = store
+    try {
+      await this.startAll(store)
+    } catch (err) {
+      await this.stop()
+      throw err
+    }
+  }
+
+  async stop(): Promise<void> {
+    const store = this.running
+    this.running = undefined
+    await store?.dispose()
+  }
+
+  dispose(): Promise<void> {
+    return this.stop()
+  }
+
+  private async startAll(store: DisposableStore): Promise<void> {
+    const { ctx, logger } = this.options
+    const network = await adminNetworkLayout(ctx.db)
+    if (!network) throw new BootServicesError('there is no admin network: create one (category admin) before starting the boot services')
+    const iface = interfaceAddress(this.options.interface, network.v4Subnet ?? undefined)
+    if (network.v4Subnet && iface.subnet !== network.v4Subnet) {
+      // DHCP would hand out the admin network's addresses with this interface's mask and server address.
+      throw new BootServicesError(
+        `interface ${this.options.interface} has no address in the admin network ${network.v4Subnet} (it has ${iface.address}/${iface.prefixLength}); give it one, or serve another interface`
+      )
+    }
+    if (!network.dhcpRange && !this.options.proxyDhcp) {
+      throw new BootServicesError(`the ${network.name} network has no dhcp range for unknown machines; add one, or use --proxy-dhcp`)
+    }
+
+    // The database roles: node events keep the DNS zone and the DHCP reservations current.
+    const domain = this.options.domain
+    const zone = store.add(new DnsDatabase(ctx, domain, { fqdn: network.adminNode ?? `admin.${domain}`, addresses: [iface.address] }).watch(this.options.hooks))
+    await zone.refresh()
+    const { leases, reservations } = storeBackedLeases(ctx, this.options.hooks, {
+      networkId: network.id,
+      first: network.dhcpRange?.first ?? '0.0.0.1',
+      last: network.dhcpRange?.last ?? '0.0.0.0',
+      leaseSeconds: LEASE_SECONDS
+    })
+    store.add(reservations)
+    await leases.load()
+
+    const ports = this.options.ports ?? {}
+    const http = new BootHttpServer({
+      address: iface.address,
+      port: ports.http ?? 8702,
+      assetsDir: this.options.assetsDir,
+      router: this.options.router,
+      logger: logger.child({ service: 'http-boot' })
+    })
+    store.add(await started(http))
+    this.http = http
+    store.add(toDisposable(() => void (this.http = undefined)))
+
+    const dns = new DnsServer({
+      address: iface.address,
+      port: ports.dns ?? 53,
+      zone: zone.current,
+      // Never to ourselves: a query would go round until it timed out.
+      forwarders: (this.options.dnsForwarders ?? []).filter((f) => parseUpstream(f)?.host !== iface.address),
+      logger: logger.child({ service: 'dns' })
+    })
+    store.add(await started(dns))
+    this.dnsServer = dns
+    store.add(toDisposable(() => void (this.dnsServer = undefined)))
+
+    if (this.options.assetsDir) {
+      store.add(await started(new TftpServer({ root: this.options.assetsDir, address: iface.address, port: ports.tftp ?? 69, logger: logger.child({ service: 'tftp' }) })))
+    }
+
+    const localBootLoader = (): string | null => this.localBootLoader()
+    const dhcp = new DhcpServer({
+      interface: this.options.interface,
+      leases,
+      logger: logger.child({ service: 'dhcp' }),
+      ...(ports.dhcp !== undefined ? { port: ports.dhcp } : {}),
+      ...(this.options.dhcpProbeMs !== undefined ? { probeMs: this.options.dhcpProbeMs } : {}),
+      config: {
+        serverAddress: iface.address,
+        subnetMask: iface.netmask,
+        router: network.router,
+        dnsServers: [iface.address],
+        domain,
+        leaseSeconds: LEASE_SECONDS,
+        // Looked up at each reply: images built while we run are used without a restart.
+        bootFiles: { bios: 'undionly.kpxe', uefi: 'ipxe.efi', get uefiLocal() { return localBootLoader() } },
+        // Dashes, not colons: iPXE percent-escapes colons in the path it requests.
+        ipxeScriptUrl: (mac) => `${http.baseUrl}/boot/${mac.replaceAll(':', '-')}.ipxe`,
+        proxy: this.options.proxyDhcp
+      }
+    })
+    store.add(await started(dhcp))
+    if (network.v6prefix) {
+      store.add(await started(new RouterAdvertiser(this.options.interface, network.v6prefix, logger.child({ service: 'ra' }))))
+    }
+    logger.info({ interface: this.options.interface, address: iface.address, http: http.baseUrl, proxyDhcp: this.options.proxyDhcp }, 'boot services ready')
+  }
+
+  /** The UEFI local-boot loader when the boot assets have it (build-images makes it), else null. */
+  private localBootLoader(): string | null {
+    const dir = this.options.assetsDir
+    if (dir && existsSync(join(dir, UEFI_LOCAL_LOADER))) {
+      this.missingLoaderSaid = false
+      return UEFI_LOCAL_LOADER
+    }
+    if (!this.missingLoaderSaid) {
+      this.options.logger.warn(
+        { assetsDir: dir ?? null },
+        `no ${UEFI_LOCAL_LOADER} in the boot assets: UEFI nodes in bootenv local wait for their firmware's PXE and HTTP boot to time out (~3 min) before the disk; run npm run build:images`
+      )
+      this.missingLoaderSaid = true
+    }
+    return null
+  }
+}
