@@ -1,7 +1,8 @@
 // The DNS answer policy from fixed query messages: which rcode, which records, which flags.
 import { describe, expect, it } from 'vitest'
 import { decodeMessage, encodeMessage, isDecodeError, DnsType, type DnsMessage, type DnsQuestion, type EdnsOpt } from './dns-codec'
-import { policy, reverseNameOf, truncatedReply, udpLimitOf, zoneProblems, type DnsZone, type PolicyResult } from './dns-zone'
+import { reverseNameOf } from './dns-names'
+import { policy, truncatedReply, udpLimitOf, zoneProblems, type DnsZone, type PolicyResult } from './dns-zone'
 
 const ZONE: DnsZone = {
   domain: 'Cluster.Test.',

@@ -5,9 +5,6 @@ import {
   DnsOpcode,
   DnsRcode,
   DnsType,
-  formatIpv6,
-  writeIpv4,
-  writeIpv6,
   type DnsHeader,
   type DnsMessage,
   type DnsQuestion,
@@ -15,6 +12,7 @@ import {
   type EdnsOpt,
   type SoaRecord
 } from './dns-codec'
+import { isWithin, normalizeName, parseAddress } from './dns-names'
 
 export interface DnsHost {
   readonly fqdn: string
@@ -46,8 +44,6 @@ export type PolicyResult =
 export const ADVERTISED_UDP_SIZE = 1232
 
 /** Reverse zones are cut at these boundaries, the usual delegation points. */
-const REVERSE_V4_OCTETS = 3
-const REVERSE_V6_NIBBLES = 16
 const SOA_REFRESH = 3600
 const SOA_RETRY = 600
 const SOA_EXPIRE = 7 * 86400
@@ -122,56 +118,6 @@ function indexOf(zone: DnsZone): ZoneIndex {
 /** Entries the index skipped, each saying which and why; the server logs them once per zone. */
 export function zoneProblems(zone: DnsZone): readonly string[] {
   return indexOf(zone).problems
-}
-
-const HOST_LABEL = /^[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?$/
-
-/** Lowercase, no trailing dot, hostname syntax; null when the text is not a usable name. */
-function normalizeName(text: string): string | null {
-  const name = (text.endsWith('.') ? text.slice(0, -1) : text).toLowerCase()
-  if (name === '' || name.length > 253) return null
-  for (const label of name.split('.')) if (!HOST_LABEL.test(label)) return null
-  return name
-}
-
-function isWithin(name: string, apex: string): boolean {
-  return name === apex || (name.endsWith(apex) && name.charCodeAt(name.length - apex.length - 1) === 0x2e)
-}
-
-interface ParsedAddress {
-  readonly family: 4 | 6
-  readonly text: string
-  readonly reverse: string
-  readonly reverseApex: string
-}
-
-const addressBytes = Buffer.alloc(16)
-/** `x.` for each of the 32 nibbles, filled back to front: one string per address, not 32. */
-const nibbleText = Buffer.alloc(64, '.')
-
-function parseAddress(text: string): ParsedAddress | null {
-  if (writeIpv4(text, 0, addressBytes)) {
-    const octets = [...addressBytes.subarray(0, 4)]
-    const reversed = octets.slice().reverse()
-    return {
-      family: 4,
-      text: octets.join('.'),
-      reverse: `${reversed.join('.')}.in-addr.arpa`,
-      reverseApex: `${reversed.slice(4 - REVERSE_V4_OCTETS).join('.')}.in-addr.arpa`
-    }
-  }
-  if (writeIpv6(text, 0, addressBytes)) {
-    const digits = addressBytes.toString('hex')
-    for (let i = 0; i < 32; i++) nibbleText.writeUInt8(digits.charCodeAt(31 - i), 2 * i)
-    const reverse = `${nibbleText.toString('latin1')}ip6.arpa`
-    return { family: 6, text: formatIpv6(addressBytes, 0), reverse, reverseApex: reverse.slice(2 * (32 - REVERSE_V6_NIBBLES)) }
-  }
-  return null
-}
-
-/** The PTR owner name of an address (`4.3.2.1.in-addr.arpa`, nibbles under `ip6.arpa`). */
-export function reverseNameOf(address: string): string | null {
-  return parseAddress(address)?.reverse ?? null
 }
 
 function buildIndex(zone: DnsZone): ZoneIndex {
