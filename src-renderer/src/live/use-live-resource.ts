@@ -5,6 +5,7 @@ import { useCallback, useEffect, useRef, useState } from 'react'
 import type { ChangeEvent } from '../../../src-main/model'
 import { errorText } from '../errors/error-text'
 import { useLiveChanges } from './LiveContext'
+import { coalescedLoader } from './coalesced-loader'
 
 export interface LiveResource<T> {
   /** The data for the current key, or null until its first load succeeds. */
@@ -37,44 +38,21 @@ export function useLiveResource<T>(
 
   useEffect(() => {
     let active = true
-    let inFlight = false
-    let again = false
-    let timer: ReturnType<typeof setTimeout> | undefined
-    const run = (): void => {
-      if (!active) return
-      if (inFlight) {
-        again = true
-        return
-      }
-      inFlight = true
-      latest.current
-        .load()
-        .then(
+    const loader = coalescedLoader(
+      () =>
+        latest.current.load().then(
           (data) => active && setLoaded({ key, data, error: null }),
           (err: unknown) => active && setLoaded((prev) => ({ key, data: prev.key === key ? prev.data : null, error: errorText(err) }))
-        )
-        .finally(() => {
-          inFlight = false
-          if (again) {
-            again = false
-            run()
-          }
-        })
-    }
-    const schedule = (): void => {
-      if (timer !== undefined) return
-      timer = setTimeout(() => {
-        timer = undefined
-        run()
-      }, delayMs)
-    }
-    runNow.current = run
-    const stop = changes.listen({ onChange: (e) => latest.current.relevant(e) && schedule(), onConnected: run })
-    if (changes.connected) run()
+        ),
+      delayMs
+    )
+    runNow.current = loader.run
+    const stop = changes.listen({ onChange: (e) => latest.current.relevant(e) && loader.schedule(), onConnected: loader.run })
+    if (changes.connected) loader.run()
     return () => {
       active = false
       stop()
-      if (timer !== undefined) clearTimeout(timer)
+      loader.dispose()
     }
   }, [changes, key, delayMs])
 

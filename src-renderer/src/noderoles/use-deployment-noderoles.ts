@@ -6,6 +6,7 @@ import { useCallback, useEffect, useRef, useState } from 'react'
 import type { NodeRole } from '../../../src-main/model'
 import { errorText } from '../errors/error-text'
 import { useClient, useLiveChanges } from '../live/LiveContext'
+import { coalescedLoader } from '../live/coalesced-loader'
 
 type NodeRoleState = NodeRole['state']
 
@@ -55,52 +56,27 @@ export function useDeploymentNodeRoles(deploymentId: number): DeploymentNodeRole
 
   useEffect(() => {
     let active = true
-    let inFlight = false
-    let again = false
-    let reloadTimer: ReturnType<typeof setTimeout> | undefined
     let patchTimer: ReturnType<typeof setTimeout> | undefined
     let pending = new Map<number, NodeRoleState>()
     // States seen while a load is in flight: laid over its result, which may predate them.
     let sinceLoad = new Map<number, NodeRoleState>()
 
-    const load = (): void => {
-      if (!active) return
-      if (inFlight) {
-        again = true
-        return
-      }
-      inFlight = true
+    const loader = coalescedLoader(() => {
       sinceLoad = new Map()
-      client.api
-        .listNodeRoles({ deployment_id: deploymentId })
-        .then(
-          (list) => {
-            if (!active) return
-            const patched = applyStates(list, sinceLoad)
-            setCurrent((prev) => {
-              const key = structureKey(patched)
-              const sameStructure = prev !== null && prev.deploymentId === deploymentId && prev.structure.key === key
-              return { deploymentId, noderoles: patched, structure: sameStructure ? prev.structure : { key, noderoles: patched } }
-            })
-            setError(null)
-          },
-          (err: unknown) => active && setError({ deploymentId, message: errorText(err) })
-        )
-        .finally(() => {
-          inFlight = false
-          if (again) {
-            again = false
-            load()
-          }
-        })
-    }
-    const scheduleReload = (): void => {
-      if (reloadTimer !== undefined) return
-      reloadTimer = setTimeout(() => {
-        reloadTimer = undefined
-        load()
-      }, RELOAD_DELAY_MS)
-    }
+      return client.api.listNodeRoles({ deployment_id: deploymentId }).then(
+        (list) => {
+          if (!active) return
+          const patched = applyStates(list, sinceLoad)
+          setCurrent((prev) => {
+            const key = structureKey(patched)
+            const sameStructure = prev !== null && prev.deploymentId === deploymentId && prev.structure.key === key
+            return { deploymentId, noderoles: patched, structure: sameStructure ? prev.structure : { key, noderoles: patched } }
+          })
+          setError(null)
+        },
+        (err: unknown) => active && setError({ deploymentId, message: errorText(err) })
+      )
+    }, RELOAD_DELAY_MS)
     const flushPatches = (): void => {
       patchTimer = undefined
       const states = pending
@@ -112,25 +88,25 @@ export function useDeploymentNodeRoles(deploymentId: number): DeploymentNodeRole
       })
     }
 
-    reloadNow.current = load
+    reloadNow.current = loader.run
     const stop = changes.listen({
       onChange: (event) => {
         if (event.kind !== 'noderole') return
         if (event.action === 'updated' && event.state !== undefined) {
           pending.set(event.id, event.state)
-          if (inFlight) sinceLoad.set(event.id, event.state)
+          if (loader.inFlight) sinceLoad.set(event.id, event.state)
           patchTimer ??= setTimeout(flushPatches, PATCH_INTERVAL_MS)
         } else if (event.action !== 'updated') {
-          scheduleReload()
+          loader.schedule()
         }
       },
-      onConnected: load
+      onConnected: loader.run
     })
-    if (changes.connected) load()
+    if (changes.connected) loader.run()
     return () => {
       active = false
       stop()
-      if (reloadTimer !== undefined) clearTimeout(reloadTimer)
+      loader.dispose()
       if (patchTimer !== undefined) clearTimeout(patchTimer)
     }
   }, [client, changes, deploymentId])
