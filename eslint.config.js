@@ -3,6 +3,7 @@ import js from '@eslint/js'
 import tseslint from 'typescript-eslint'
 import reactHooks from 'eslint-plugin-react-hooks'
 import globals from 'globals'
+import { layersPlugin } from './eslint.layers.js'
 
 export default tseslint.config(
   { ignores: ['out/**', 'node_modules/**', 'bench/results/**', 'test-results/**', 'playwright-report/**'] },
@@ -21,13 +22,19 @@ export default tseslint.config(
     }
   },
   {
+    // DESIGN.md §11: the layering, keyed on folder names (eslint.layers.js has the table).
+    files: ['src-main/**/*.ts', 'src-renderer/**/*.ts', 'src-renderer/**/*.tsx'],
+    plugins: { crowbar: layersPlugin },
+    rules: { 'crowbar/layers': 'error' }
+  },
+  {
     files: ['src-renderer/**/*.tsx', 'src-renderer/**/*.ts'],
     plugins: { 'react-hooks': reactHooks },
     languageOptions: { globals: { ...globals.browser } },
     rules: { 'react-hooks/rules-of-hooks': 'error', 'react-hooks/exhaustive-deps': 'warn' }
   },
   {
-    files: ['bin/**/*.js', '.ci/**/*.js', 'eslint.config.js'],
+    files: ['bin/**/*.js', '.ci/**/*.js', 'eslint.config.js', 'eslint.layers.js'],
     languageOptions: { globals: { ...globals.node } }
   }
 )
