@@ -47,7 +47,7 @@ export function SetupGate({ children }: { children: ReactNode }) {
       {boot.error && !dismissed && (
         <div className="setup-boot-alert">
           <ErrorAlert
-            messages={[`The setup is done, but the boot services did not start on ${boot.interface ?? 'the interface'}: ${boot.error}. Fix that and start Crowbar again.`]}
+            messages={[`The setup is done, but the boot services did not start on ${boot.interface ?? 'the interface'}: ${boot.error.replace(/\.$/, '')}. Fix that and start Crowbar again.`]}
             onDismiss={() => setDismissed(true)}
             testId="boot-error"
           />
