@@ -129,6 +129,8 @@ export class BootServices implements Disposable {
       zone: zone.current,
       // Never to ourselves: a query would go round until it timed out.
       forwarders: (this.options.dnsForwarders ?? []).filter((f) => parseUpstream(f)?.host !== iface.address),
+      // Recursion for the rack this serves only: its IPv4 subnet, its IPv6 prefix and link-local.
+      forwardFor: [iface.subnet, 'fe80::/10', ...(network.v6prefix && network.v6prefix !== 'auto' ? [network.v6prefix] : [])],
       logger: logger.child({ service: 'dns' })
     })
     store.add(await started(dns))

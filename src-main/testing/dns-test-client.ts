@@ -18,7 +18,15 @@ export interface DigResult {
 }
 
 export async function dig(port: number, ...args: string[]): Promise<DigResult> {
-  const { stdout } = await run('dig', ['@127.0.0.1', '-p', String(port), '+tries=1', '+time=2', ...args])
+  return digAt('127.0.0.1', port, async (file, argv) => (await run(file, argv)).stdout, ...args)
+}
+
+/** Runs a command to completion and gives its stdout: directly, or inside a namespace (TestLink.exec). */
+export type CommandRunner = (file: string, args: readonly string[]) => Promise<string>
+
+/** dig at `server`, run by `runner` (e.g. inside a test namespace, so the query comes from the rack side). */
+export async function digAt(server: string, port: number, runner: CommandRunner, ...args: string[]): Promise<DigResult> {
+  const stdout = await runner('dig', [`@${server}`, '-p', String(port), '+tries=1', '+time=2', ...args])
   const section = (title: string): string[] => {
     const start = stdout.indexOf(`;; ${title} SECTION:\n`)
     if (start < 0) return []

@@ -86,9 +86,22 @@ export class DnsForwarder {
         if (isDecodeError(message) || !message.header.qr || message.header.id !== id || !sameQuestion(message, query)) return
         finish({ bytes, message })
       })
-      // Connected: the kernel drops datagrams from anyone but this upstream.
-      socket.connect(upstream.port, upstream.host, () => {
-        if (!settled) socket.send(out)
+      // Connected: the kernel drops datagrams from anyone but this upstream. connect() fails at once
+      // when there is no route (a laptop on the rack network only): that is this upstream not
+      // answering, never a send on an unconnected socket (which throws outside any handler).
+      socket.connect(upstream.port, upstream.host, (err?: Error) => {
+        if (settled) return
+        if (err) {
+          this.log?.warn({ err, upstream: `${upstream.host}:${upstream.port}` }, 'dns upstream unreachable')
+          finish(null)
+          return
+        }
+        socket.send(out, (sendErr) => {
+          if (sendErr) {
+            this.log?.warn({ err: sendErr, upstream: `${upstream.host}:${upstream.port}` }, 'dns upstream send failed')
+            finish(null)
+          }
+        })
       })
     })
   }

@@ -65,8 +65,8 @@ async function udpExchange(port: number, bytes: Buffer, waitMs = 1000): Promise<
   })
 }
 
-async function tcpConnect(port: number): Promise<net.Socket> {
-  const socket = net.connect(port, '127.0.0.1')
+async function tcpConnect(port: number, localAddress = '127.0.0.1'): Promise<net.Socket> {
+  const socket = net.connect({ port, host: '127.0.0.1', localAddress })
   cleanups.push(() => socket.destroy())
   await new Promise<void>((resolve, reject) => {
     socket.once('connect', () => resolve())
@@ -209,8 +209,22 @@ describe('dns server over TCP', () => {
     expect(await closed(socket, 3000)).toBe(true)
   })
 
-  it('closes connections beyond the maximum and keeps serving the others', async () => {
-    const server = await startServer({ maxTcpConnections: 2 })
+  it('makes room for a new client by closing the connection idle longest, so idle ones cannot lock DNS over TCP out', async () => {
+    const server = await startServer({ maxTcpConnections: 64 })
+    // 64 idle connections, from 64 addresses (each within its per-address share).
+    const idle: net.Socket[] = []
+    for (let i = 0; i < 64; i++) idle.push(await tcpConnect(server.port, `127.0.1.${i + 1}`))
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    const querying = await tcpConnect(server.port, '127.0.2.1')
+    const reply = tcpReplies(querying, 1)
+    querying.write(framed(queryBytes('node1.cluster.test', DnsType.A, 9)))
+    expect(decoded((await reply)[0] ?? Buffer.alloc(0)).answers).toHaveLength(1)
+    expect(await closed(idle[0] as net.Socket, 2000)).toBe(true)
+    expect(idle.slice(1).filter((s) => s.destroyed || s.readableEnded)).toHaveLength(0)
+  })
+
+  it('refuses one address more connections than its share and keeps serving the ones it holds', async () => {
+    const server = await startServer({ maxTcpConnectionsPerSource: 2 })
     const first = await tcpConnect(server.port)
     const second = await tcpConnect(server.port)
     // Let the server accept both before the third arrives.
@@ -222,6 +236,11 @@ describe('dns server over TCP', () => {
       socket.write(framed(queryBytes('node1.cluster.test', DnsType.A, 9)))
       expect(decoded((await reply)[0] ?? Buffer.alloc(0)).answers).toHaveLength(1)
     }
+    // Another address still gets in.
+    const other = await tcpConnect(server.port, '127.0.0.2')
+    const reply = tcpReplies(other, 1)
+    other.write(framed(queryBytes('node1.cluster.test', DnsType.A, 10)))
+    expect(decoded((await reply)[0] ?? Buffer.alloc(0)).answers).toHaveLength(1)
   })
 
   it('hangs up on a frame longer than any query', async () => {

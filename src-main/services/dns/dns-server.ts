@@ -4,6 +4,7 @@ import dgram from 'node:dgram'
 import net from 'node:net'
 import { errnoCodeOf } from '../../base/error-message'
 import type { Logger } from '../../base/log'
+import { contains, parseAddress, parseCidr, type Cidr } from '../../base/ip-address'
 import { bindUdp, listenTcp } from '../../base/socket-ready'
 import { bindError, ServiceStartError, type BindTarget } from '../net/service-error'
 import { AnswerCache, answerKeyOf, type AnswerKey } from './dns-answer-cache'
@@ -29,16 +30,25 @@ export interface DnsServerOptions {
   readonly zone: () => DnsZone
   /** Upstream servers as `ip`, `ip:port` or `[ipv6]:port`; with none, foreign names are REFUSED. */
   readonly forwarders?: readonly string[]
+  /**
+   * The networks (CIDRs) whose clients may have names outside the cluster forwarded: the served
+   * networks, as BIND's default (local networks) and MAAS do. Loopback always may; anyone else
+   * gets REFUSED for a foreign name, so the server is no open resolver (nor an amplifier).
+   */
+  readonly forwardFor?: readonly string[]
   readonly logger?: Logger
   /** How long each upstream gets to answer before the next is tried (SERVFAIL after the last). */
   readonly forwardTimeoutMs?: number
   readonly tcpIdleTimeoutMs?: number
   readonly maxTcpConnections?: number
+  /** Connections one address may hold at once, so one host cannot take every TCP slot. */
+  readonly maxTcpConnectionsPerSource?: number
 }
 
 const DEFAULT_FORWARD_TIMEOUT_MS = 2000
 const DEFAULT_TCP_IDLE_TIMEOUT_MS = 10_000
 const DEFAULT_MAX_TCP_CONNECTIONS = 64
+const DEFAULT_MAX_TCP_CONNECTIONS_PER_SOURCE = 8
 /** Queries are small; a longer TCP frame is a client to hang up on, not to buffer for. */
 const MAX_TCP_QUERY = 16 * 1024
 /** Replies a TCP client has not read yet; beyond this it is not reading, so we hang up. */
@@ -60,7 +70,9 @@ export class DnsServer {
   private readonly log: Logger | undefined
   private bound: Bound | undefined
   private lifecycle: Promise<void> = Promise.resolve()
-  private readonly tcpSockets = new Set<net.Socket>()
+  /** Open TCP connections and when each last sent a query (or connected): the idlest goes first. */
+  private readonly tcpSockets = new Map<net.Socket, { readonly source: string; lastActive: number }>()
+  private readonly forwardNetworks: readonly Cidr[]
   private lastZone: DnsZone | undefined
   /** UDP replies of the current zone object, by question; a new zone object empties it. */
   private readonly answers = new AnswerCache()
@@ -73,6 +85,11 @@ export class DnsServer {
       return upstream
     })
     this.forwarder = new DnsForwarder(upstreams, options.forwardTimeoutMs ?? DEFAULT_FORWARD_TIMEOUT_MS, this.log)
+    this.forwardNetworks = (options.forwardFor ?? []).map((text) => {
+      const cidr = parseCidr(text)
+      if (typeof cidr === 'string') throw new ServiceStartError('DNS', 'invalid_option', `DNS forwarding network "${text}": ${cidr}`)
+      return cidr
+    })
     if (net.isIP(options.address) === 0) {
       throw new ServiceStartError('DNS', 'invalid_option', `DNS listen address "${options.address}" is not an IP address`)
     }
@@ -140,7 +157,7 @@ export class DnsServer {
     if (!bound) return
     this.bound = undefined
     this.forwarder.closeAll()
-    for (const socket of this.tcpSockets) socket.destroy()
+    for (const socket of this.tcpSockets.keys()) socket.destroy()
     this.tcpSockets.clear()
     await Promise.all([
       new Promise<void>((resolve) => bound.udp.close(() => resolve())),
@@ -153,7 +170,9 @@ export class DnsServer {
     const udp = this.bound?.udp
     if (!udp) return
     try {
-      const key = answerKeyOf(msg)
+      const forwarding = this.forwardsFor(rinfo.address)
+      // Remembered answers carry RA as forwarding had it; a client refused recursion skips them.
+      const key = forwarding === this.forwarding ? answerKeyOf(msg) : null
       const cached = key ? this.cachedReply(key, msg) : null
       if (cached) {
         sendUdp(udp, cached, rinfo)
@@ -162,6 +181,7 @@ export class DnsServer {
       this.handle(
         msg,
         'udp',
+        forwarding,
         (bytes) => {
           // A stop between a forward and its answer leaves nothing to send on.
           if (this.bound?.udp === udp) sendUdp(udp, bytes, rinfo)
@@ -195,18 +215,40 @@ export class DnsServer {
     return zone
   }
 
+  /** True when forwarding is configured at all. */
+  private get forwarding(): boolean {
+    return this.forwarder.upstreams.length > 0
+  }
+
+  /** Whether a query from `source` may have a foreign name forwarded (loopback and the served networks). */
+  private forwardsFor(source: string): boolean {
+    if (!this.forwarding) return false
+    const parsed = parseAddress(source.startsWith('::ffff:') && net.isIPv4(source.slice(7)) ? source.slice(7) : source)
+    if (!parsed) return false
+    if (parsed.family === 4 ? parsed.value >> 24n === 127n : parsed.value === 1n) return true
+    return this.forwardNetworks.some((cidr) => contains(cidr, parsed.family, parsed.value))
+  }
+
   private onTcpConnection(socket: net.Socket): void {
+    const source = socket.remoteAddress ?? ''
     const max = this.options.maxTcpConnections ?? DEFAULT_MAX_TCP_CONNECTIONS
-    if (!this.bound || this.tcpSockets.size >= max) {
-      this.log?.debug({ client: socket.remoteAddress, max }, 'dns tcp connection refused: too many')
+    const perSource = this.options.maxTcpConnectionsPerSource ?? DEFAULT_MAX_TCP_CONNECTIONS_PER_SOURCE
+    let fromSource = 0
+    for (const c of this.tcpSockets.values()) if (c.source === source) fromSource++
+    if (!this.bound || fromSource >= perSource) {
+      this.log?.debug({ client: source, perSource }, 'dns tcp connection refused: too many from this address')
       socket.destroy()
       return
     }
-    this.tcpSockets.add(socket)
+    // Full: the connection idle longest makes room (RFC 7766 §6.2.3 lets a busy server close idle
+    // ones), so idle connections cannot keep a querying client out.
+    if (this.tcpSockets.size >= max) this.closeIdlest()
+    this.tcpSockets.set(socket, { source, lastActive: Date.now() })
     socket.setNoDelay(true)
     socket.setTimeout(this.options.tcpIdleTimeoutMs ?? DEFAULT_TCP_IDLE_TIMEOUT_MS, () => socket.destroy())
     socket.on('error', (err) => this.log?.debug({ err, client: socket.remoteAddress }, 'dns tcp connection error'))
     socket.on('close', () => this.tcpSockets.delete(socket))
+    const forwarding = this.forwardsFor(source)
     const send: Send = (bytes) => {
       if (socket.destroyed) return
       const framed = Buffer.allocUnsafe(bytes.length + 2)
@@ -229,7 +271,9 @@ export class DnsServer {
           if (pending.length < 2 + length) break
           const message = pending.subarray(2, 2 + length)
           pending = pending.subarray(2 + length)
-          this.handle(message, 'tcp', send)
+          const state = this.tcpSockets.get(socket)
+          if (state) state.lastActive = Date.now()
+          this.handle(message, 'tcp', forwarding, send)
         }
       } catch (err) {
         this.log?.error({ err, client: socket.remoteAddress }, 'dns tcp query failed')
@@ -238,12 +282,27 @@ export class DnsServer {
     })
   }
 
+  private closeIdlest(): void {
+    let idlest: net.Socket | undefined
+    let since = Infinity
+    for (const [socket, state] of this.tcpSockets) {
+      if (state.lastActive < since) {
+        since = state.lastActive
+        idlest = socket
+      }
+    }
+    if (!idlest) return
+    this.log?.debug({ client: idlest.remoteAddress }, 'dns tcp connection closed to make room: idle longest')
+    this.tcpSockets.delete(idlest)
+    idlest.destroy()
+  }
+
   /**
-   * One query in, at most one reply out through `send`, now or after a forward. A UDP answer to a
-   * query with a `cacheKey` is remembered for the next one like it.
+   * One query in, at most one reply out through `send`, now or after a forward (only when
+   * `forwarding`: the client may recurse). A UDP answer to a query with a `cacheKey` is remembered
+   * for the next one like it.
    */
-  private handle(raw: Buffer, transport: Transport, send: Send, cacheKey: AnswerKey | null = null): void {
-    const forwarding = this.forwarder.upstreams.length > 0
+  private handle(raw: Buffer, transport: Transport, forwarding: boolean, send: Send, cacheKey: AnswerKey | null = null): void {
     const query = decodeMessage(raw)
     if (isDecodeError(query)) {
       this.log?.debug({ reason: query.error, bytes: raw.length }, 'dns malformed query')
