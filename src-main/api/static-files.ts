@@ -1,9 +1,10 @@
-// Serves the built renderer: files under its directory only (checked on the real path, so neither
-// `..` nor a symlink leads out), with index.html for every other page path (client-side routing).
+// Serves the built renderer: files under its directory only (judged on the descriptor opened, so
+// neither `..` nor a symlink, even one swapped in while opening, leads out), with index.html for
+// every other page path (client-side routing).
 import type { ServerResponse } from 'node:http'
 import { extname } from 'node:path'
-import { resolveInside } from '../base/confined-path'
-import { streamFile } from '../services/http/stream-file'
+import { openInside } from '../base/confined-path'
+import { streamHandle } from '../services/http/stream-file'
 
 const MIME: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -23,19 +24,23 @@ export async function serveStatic(res: ServerResponse, root: string | undefined,
     res.end('The renderer is not built. Run `npm run build`, then start again.\n')
     return
   }
-  const file = (await resolveInside(root, pathname)) ?? (extname(pathname) === '' ? await resolveInside(root, '/index.html') : null)
-  if (!file) {
+  let opened = await openInside(root, pathname)
+  if (!opened.ok && extname(pathname) === '') opened = await openInside(root, '/index.html')
+  if (!opened.ok) {
     res.writeHead(404, { 'Content-Type': 'text/plain; charset=utf-8' })
     res.end('not found\n')
     return
   }
+  const file = opened.realPath
   res.writeHead(200, {
     'Content-Type': MIME[extname(file)] ?? 'application/octet-stream',
+    'Content-Length': opened.size,
     'Cache-Control': file.endsWith('.html') ? 'no-cache' : 'public, max-age=3600'
   })
   if (headOnly) {
+    await opened.handle.close().catch(() => undefined)
     res.end()
     return
   }
-  await streamFile(res, file)
+  await streamHandle(res, opened.handle, opened.size)
 }

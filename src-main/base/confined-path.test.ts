@@ -1,11 +1,12 @@
 // Confinement on real paths: symlinks, directories and special files in a real temp directory,
-// opened by name (TFTP) and resolved from URL paths (HTTP).
-import { execFileSync } from 'node:child_process'
+// opened by name (TFTP) and from URL paths (HTTP), and a writer in another process swapping a
+// directory for a symlink out of the root while files are opened.
+import { execFileSync, spawn } from 'node:child_process'
 import { promises as fs } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { isInsideRoot, openConfined, resolveInside, resolveRoot } from './confined-path'
+import { isInsideRoot, openConfined, openInside, resolveRoot } from './confined-path'
 
 let base: string
 let root: string
@@ -91,28 +92,64 @@ describe('confined file open', () => {
   })
 })
 
-describe('URL path resolution inside a root', () => {
-  it('decodes the URL path once and returns the real path of a file inside', async () => {
-    const real = await resolveRoot(root)
-    expect(await resolveInside(root, '/sub/boot%2Ecfg')).toBe(path.join(real, 'sub', 'boot.cfg'))
-    expect(await resolveInside(root, '/inside-link')).toBe(path.join(real, 'sub', 'boot.cfg'))
+async function openedFrom(urlPath: string, at = root): Promise<string> {
+  const result = await openInside(at, urlPath)
+  if (!result.ok) return result.refusal
+  const text = await result.handle.readFile('utf8')
+  await result.handle.close()
+  return text
+}
+
+describe('URL path open inside a root', () => {
+  it('decodes the URL path once and opens the file inside it names', async () => {
+    expect(await openedFrom('/sub/boot%2Ecfg')).toBe('config')
+    expect(await openedFrom('/inside-link')).toBe('config')
+    expect(await openedFrom('/sub%252Fboot.cfg')).toBe('not-found')
   })
 
   it.each([
-    ['a symlink escape', '/abs-escape'],
-    ['dot-dot out of the root', '/../secret.txt'],
-    ['encoded dot-dot out of the root', '/%2E%2E/secret.txt'],
-    ['the root itself', '/'],
-    ['a directory', '/sub'],
-    ['a FIFO', '/fifo'],
-    ['a missing file', '/nope.bin'],
-    ['invalid percent-encoding', '/%E0%A4%A'],
-    ['an encoded NUL', '/sub/boot.cfg%00']
-  ])('resolves %s to nothing', async (_label, urlPath) => {
-    expect(await resolveInside(root, urlPath)).toBeNull()
+    ['a symlink escape', '/abs-escape', 'outside-root'],
+    ['dot-dot out of the root', '/../secret.txt', 'outside-root'],
+    ['encoded dot-dot out of the root', '/%2E%2E/secret.txt', 'outside-root'],
+    ['the root itself', '/', 'not-a-file'],
+    ['a directory', '/sub', 'not-a-file'],
+    ['a FIFO', '/fifo', 'not-a-file'],
+    ['a missing file', '/nope.bin', 'not-found'],
+    ['invalid percent-encoding', '/%E0%A4%A', 'not-found'],
+    ['an encoded NUL', '/sub/boot.cfg%00', 'not-found']
+  ])('refuses %s', async (_label, urlPath, refusal) => {
+    expect(await openedFrom(urlPath)).toBe(refusal)
   })
 
-  it('resolves nothing under a missing root', async () => {
-    expect(await resolveInside(path.join(base, 'no-such-root'), '/sub/boot.cfg')).toBeNull()
+  it('opens nothing under a missing root', async () => {
+    expect(await openedFrom('/sub/boot.cfg', path.join(base, 'no-such-root'))).toBe('not-found')
+  })
+
+  it('never hands out a descriptor outside the root while another process swaps a directory on the path for a symlink out', async () => {
+    const race = path.join(base, 'race')
+    await fs.mkdir(path.join(race, 'd'), { recursive: true })
+    await fs.writeFile(path.join(race, 'd', 'f'), 'INSIDE')
+    await fs.symlink(path.join(base, 'outside'), path.join(race, 'd.link'))
+    await fs.writeFile(path.join(base, 'outside', 'f'), 'OUTSIDE')
+    const swapper = `
+      const fs = require('node:fs'); const root = process.argv[1]
+      const d = root + '/d', dir = root + '/d.dir', link = root + '/d.link'
+      for (let n = 0, end = Date.now() + 20000; n < 5000000 && Date.now() < end; n++) {
+        fs.renameSync(d, dir); fs.renameSync(link, d); fs.renameSync(d, link); fs.renameSync(dir, d)
+      }`
+    const writer = spawn(process.execPath, ['-e', swapper, race], { stdio: 'ignore' })
+    const seen = { INSIDE: 0, OUTSIDE: 0, refused: 0 }
+    try {
+      await new Promise((r) => setTimeout(r, 100))
+      for (let i = 0; i < 2000; i++) {
+        const got = await openedFrom('/d/f', race)
+        if (got === 'INSIDE' || got === 'OUTSIDE') seen[got]++
+        else seen.refused++
+      }
+    } finally {
+      writer.kill('SIGKILL')
+    }
+    expect(seen.INSIDE).toBeGreaterThan(0)
+    expect(seen.OUTSIDE).toBe(0)
   })
 })

@@ -1,5 +1,6 @@
-// Confinement to a root directory, judged on what the kernel resolves (symlinks followed), not on
-// the spelling of the name: TFTP opens its files through it, the HTTP servers resolve URL paths.
+// Confinement to a root directory, judged on what the kernel resolves (symlinks followed) and on the
+// descriptor finally held, not on the spelling of the name: every file TFTP and both HTTP servers
+// send is opened here.
 import { constants, promises as fs } from 'node:fs'
 import type { FileHandle } from 'node:fs/promises'
 import path from 'node:path'
@@ -53,8 +54,8 @@ async function pathOfDescriptor(fd: number): Promise<string | null> {
 
 // O_NONBLOCK: if a FIFO is swapped in after the type check, opening it must not hang the server.
 // O_NOFOLLOW: if the last component is swapped for a symlink after realpath, the open fails.
-/** Read-only open flags for a path already judged by this module. */
-export const CONFINED_OPEN_FLAGS = constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0) | (constants.O_NONBLOCK ?? 0)
+/** Read-only open flags for a path already judged here. */
+const CONFINED_OPEN_FLAGS = constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0) | (constants.O_NONBLOCK ?? 0)
 
 type Located = { readonly ok: true; readonly realPath: string; readonly dev: number; readonly ino: number } | Refused
 
@@ -112,24 +113,23 @@ export async function openConfined(rootReal: string, relative: string): Promise<
 }
 
 /**
- * The real path of the regular file a URL path (still percent-encoded; decoded here, once) names
- * under `root`, or null when it names nothing there: missing, outside, not a regular file, or not
- * valid percent-encoding. Open the result with CONFINED_OPEN_FLAGS.
+ * Opens the regular file a URL path (still percent-encoded; decoded here, once) names under `root`,
+ * through openConfined: what is sent is what the descriptor holds, judged after opening, never a
+ * name looked up again. Bad percent-encoding or an encoded NUL names nothing ('not-found').
  */
-export async function resolveInside(root: string, urlPath: string): Promise<string | null> {
+export async function openInside(root: string, urlPath: string): Promise<ConfinedOpen> {
   let decoded: string
   try {
     decoded = decodeURIComponent(urlPath)
   } catch {
-    return null
+    return { ok: false, refusal: 'not-found', reason: 'not valid percent-encoding' }
   }
-  if (decoded.includes('\0')) return null
+  if (decoded.includes('\0')) return { ok: false, refusal: 'not-found', reason: 'the path holds a NUL' }
   let rootReal: string
   try {
     rootReal = await resolveRoot(root)
-  } catch {
-    return null
+  } catch (err) {
+    return { ok: false, refusal: 'not-found', reason: `the root is missing or not a directory: ${messageOf(err)}` }
   }
-  const located = await locate(rootReal, decoded)
-  return located.ok ? located.realPath : null
+  return openConfined(rootReal, decoded)
 }

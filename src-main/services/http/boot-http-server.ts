@@ -4,12 +4,12 @@
 // Separate from the operator API, which stays on loopback.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { resolveInside } from '../../base/confined-path'
+import { openInside } from '../../base/confined-path'
 import { bindError } from '../net/service-error'
 import type { Logger } from '../../base/log'
 import { CrowbarError, ERROR_STATUS, type ApiError, type ErrorKind } from '../../model/errors'
 import type { BootRequest, BootResponse, BootRouter } from './boot-router'
-import { streamFile } from './stream-file'
+import { streamHandle } from './stream-file'
 import { listenTcp } from '../../base/socket-ready'
 
 export interface BootHttpOptions {
@@ -71,14 +71,7 @@ export class BootHttpServer {
       return fail(res, 'invalid', 'the path is not valid percent-encoding')
     }
     const method = req.method ?? 'GET'
-    if (method === 'GET' && path.startsWith('/files/')) {
-      // resolveInside decodes the raw path itself (once), and checks containment on the real path.
-      const file = this.options.assetsDir ? await resolveInside(this.options.assetsDir, url.pathname.slice('/files'.length)) : null
-      if (!file) return fail(res, 'not_found', `no boot file ${path.slice('/files/'.length)}`)
-      res.writeHead(200, { 'Content-Type': 'application/octet-stream' })
-      await streamFile(res, file)
-      return
-    }
+    if (method === 'GET' && path.startsWith('/files/')) return this.sendFile(res, url.pathname.slice('/files'.length), path.slice('/files/'.length))
     const matched = this.options.router.match(method, path)
     if (!matched) return fail(res, 'not_found', `nothing at ${method} ${path}`)
     const request: BootRequest = { method, path, params: matched.params, baseUrl: this.baseUrl, serverAddress: this.options.address, json: () => readJson(req) }
@@ -95,6 +88,19 @@ export class BootHttpServer {
     } else {
       json(res, response.status, response.json)
     }
+  }
+
+  /** A boot file: opened once, judged on the descriptor held, sent from that descriptor. */
+  private async sendFile(res: ServerResponse, rawRelative: string, shown: string): Promise<void> {
+    const opened = this.options.assetsDir ? await openInside(this.options.assetsDir, rawRelative) : null
+    if (!opened?.ok) {
+      // A miss is ordinary (iPXE probes names); a refusal is worth a look.
+      if (opened && opened.refusal !== 'not-found') this.options.logger.warn({ file: shown.slice(0, 200), reason: opened.reason }, 'boot file refused')
+      if (opened?.refusal === 'io') return fail(res, 'internal', 'the boot file could not be read; the server log has the details')
+      return fail(res, 'not_found', `no boot file ${shown}`)
+    }
+    res.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Content-Length': opened.size })
+    await streamHandle(res, opened.handle, opened.size)
   }
 }
 
