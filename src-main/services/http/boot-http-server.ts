@@ -1,10 +1,12 @@
 // HTTP boot, facing the rack: kernels, initrds and images from the boot assets directory (confined
 // to it) under /files/, and whatever the barclamps route here (iPXE scripts, answer files, the
 // node-facing API). It only serves bytes and routes; what is answered is the routes' business.
-// Separate from the operator API, which stays on loopback.
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+// Separate from the operator API, which stays on loopback. Every host on the rack network can reach
+// it, so its connections, timeouts, heads and bodies are bounded (base/http-limits.ts).
+import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { openInside } from '../../base/confined-path'
+import { createBoundedServer, limitsWith, parseBoundedJson, untrustedNetworkLimits, type HttpLimits } from '../../base/http-limits'
 import { bindError } from '../net/service-error'
 import type { Logger } from '../../base/log'
 import { CrowbarError, ERROR_STATUS, type ApiError, type ErrorKind } from '../../model/errors'
@@ -19,9 +21,14 @@ export interface BootHttpOptions {
   readonly assetsDir?: string | undefined
   readonly router: BootRouter
   readonly logger: Logger
+  /** Overrides of untrustedNetworkLimits() (tests shorten the timeouts). */
+  readonly limits?: Partial<HttpLimits> | undefined
 }
 
 const MAX_BODY = 256 * 1024
+
+/** A request body the server refuses before any route sees it. */
+type BodyRefusal = { readonly status: 400 | 413; readonly message: string }
 
 export class BootHttpServer {
   private server: Server | undefined
@@ -39,8 +46,9 @@ export class BootHttpServer {
 
   async start(): Promise<void> {
     if (this.server) return
-    const server = createServer((req, res) => {
-      this.handle(req, res).catch((err: unknown) => {
+    const limits = limitsWith(untrustedNetworkLimits(), this.options.limits)
+    const server = createBoundedServer(limits, errorBody, (req, res) => {
+      this.handle(req, res, limits).catch((err: unknown) => {
         this.options.logger.error({ err, url: req.url }, 'boot request failed')
         if (!res.headersSent) fail(res, 'internal', 'the request failed; the server log has the details')
         else res.destroy()
@@ -61,20 +69,32 @@ export class BootHttpServer {
     await new Promise<void>((resolve) => server.close(() => resolve()))
   }
 
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://boot')
+  private async handle(req: IncomingMessage, res: ServerResponse, limits: HttpLimits): Promise<void> {
+    const rawPath = requestPath(req.url ?? '/')
+    if (rawPath === null) return fail(res, 'invalid', 'the request target is not a path (origin-form /..., or absolute-form http://host/...)')
     // Clients escape what they like (iPXE escapes ':'): match on the decoded path.
     let path: string
     try {
-      path = decodeURIComponent(url.pathname)
+      path = decodeURIComponent(rawPath)
     } catch {
       return fail(res, 'invalid', 'the path is not valid percent-encoding')
     }
     const method = req.method ?? 'GET'
-    if (method === 'GET' && path.startsWith('/files/')) return this.sendFile(res, url.pathname.slice('/files'.length), path.slice('/files/'.length))
+    if (method === 'GET' && path.startsWith('/files/')) return this.sendFile(res, rawPath.slice('/files'.length), path.slice('/files/'.length))
     const matched = this.options.router.match(method, path)
     if (!matched) return fail(res, 'not_found', `nothing at ${method} ${path}`)
-    const request: BootRequest = { method, path, params: matched.params, baseUrl: this.baseUrl, serverAddress: this.options.address, json: () => readJson(req) }
+    let body: unknown = null
+    if (method !== 'GET' && method !== 'HEAD') {
+      const read = await readJson(req, limits.maxJsonDepth)
+      if ('status' in read) {
+        // An over-size body may not have been read to its end: the connection goes with this answer.
+        if (read.status === 413) res.shouldKeepAlive = false
+        const payload: ApiError = { error: { kind: 'invalid', message: read.message } }
+        return json(res, read.status, payload)
+      }
+      body = read.value
+    }
+    const request: BootRequest = { method, path, params: matched.params, baseUrl: this.baseUrl, serverAddress: this.options.address, json: () => Promise.resolve(body) }
     let response: BootResponse
     try {
       response = await matched.route.handle(request)
@@ -111,21 +131,66 @@ function fail(res: ServerResponse, kind: ErrorKind, message: string): void {
 }
 
 function json(res: ServerResponse, status: number, body: unknown): void {
+  // Serialised before the head is written: should it throw, the 500 can still be sent.
+  const text = JSON.stringify(body)
   res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store' })
-  res.end(JSON.stringify(body))
+  res.end(text)
 }
 
-async function readJson(req: IncomingMessage): Promise<unknown> {
-  const chunks: Buffer[] = []
-  let size = 0
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length
-    if (size > MAX_BODY) return null
-    chunks.push(chunk as Buffer)
-  }
+/** The error body for an answer the parser forced (400, 408, 413, 431). */
+function errorBody(_status: number, message: string): string {
+  const body: ApiError = { error: { kind: 'invalid', message } }
+  return JSON.stringify(body)
+}
+
+/**
+ * The path of a request target, still percent-encoded: origin-form (`/a/b?q`) as it is, so `//x`
+ * is a path and not a host; absolute-form (`http://host/a/b`) by its path; anything else null.
+ */
+function requestPath(target: string): string | null {
+  if (target.startsWith('/')) return target.split(/[?#]/, 1)[0] as string
+  if (!/^https?:\/\//i.test(target)) return null
   try {
-    return JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown
+    return new URL(target).pathname
   } catch {
     return null
   }
+}
+
+/** The body as JSON (null when absent or not JSON), or why it is refused: too large, too deep, cut. */
+async function readJson(req: IncomingMessage, maxDepth: number): Promise<{ value: unknown } | BodyRefusal> {
+  const body = await readBody(req)
+  if (body === 'too-large') return { status: 413, message: `the body is larger than ${MAX_BODY} bytes` }
+  if (body === 'cut') return { status: 400, message: 'the body was cut short' }
+  const text = body.toString('utf8')
+  if (text.trim() === '') return { value: null }
+  const parsed = parseBoundedJson(text, maxDepth)
+  if (parsed.ok) return { value: parsed.value }
+  if (parsed.problem === 'too-deep') return { status: 400, message: parsed.message }
+  return { value: null }
+}
+
+// Past the limit, up to this much more is read and dropped before the 413 (as Go's net/http does):
+// closing on unread bytes makes the kernel send a reset, and the client would lose the answer.
+const MAX_DRAIN = 4 * 1024 * 1024
+
+function readBody(req: IncomingMessage): Promise<Buffer | 'too-large' | 'cut'> {
+  const declared = Number(req.headers['content-length'] ?? 0)
+  if (declared > MAX_BODY + MAX_DRAIN) return Promise.resolve('too-large')
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = []
+    let size = 0
+    const settle = (result: Buffer | 'too-large' | 'cut'): void => {
+      req.off('data', onData)
+      resolve(result)
+    }
+    const onData = (chunk: Buffer): void => {
+      size += chunk.length
+      if (size <= MAX_BODY) chunks.push(chunk)
+      else if (size > MAX_BODY + MAX_DRAIN) settle('too-large')
+    }
+    req.on('data', onData)
+    req.once('end', () => settle(size > MAX_BODY ? 'too-large' : Buffer.concat(chunks)))
+    req.once('error', () => settle('cut'))
+  })
 }

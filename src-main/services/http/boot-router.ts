@@ -13,7 +13,10 @@ export interface BootRequest {
   readonly baseUrl: string
   /** The address this server answers from (its DNS server listens there too). */
   readonly serverAddress: string
-  /** The body as JSON: null when absent, over the size limit, or not JSON. */
+  /**
+   * The body as JSON: null when absent or not JSON. A body over the size limit (413) or nested
+   * deeper than the limit (400) is refused by the server before the route is called.
+   */
   json(): Promise<unknown>
 }
 
