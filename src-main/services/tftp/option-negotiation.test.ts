@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest'
 import { negotiateReadOptions } from './option-negotiation'
 
-const limits = { maxBlockSize: 1468, maxWindowSize: 64 }
+const limits = { maxBlockSize: 1468, maxWindowSize: 64, maxTimeoutSeconds: 5 }
 const opts = (...pairs: [string, string][]) => pairs.map(([name, value]) => ({ name, value }))
 
 describe('tftp option negotiation', () => {
@@ -37,6 +37,17 @@ describe('tftp option negotiation', () => {
     for (const bad of ['0x10', '1e3', ' 8', '+8', '8.0', '', '99999999999']) {
       expect(negotiateReadOptions(opts(['blksize', bad]), 100, limits).oack).toEqual([])
     }
+  })
+
+  it('leaves out a timeout longer than the server honours (255 s), so the server keeps its own interval', () => {
+    expect(negotiateReadOptions(opts(['timeout', '255'], ['blksize', '1024']), 100, limits)).toEqual({
+      blockSize: 1024,
+      windowSize: 1,
+      timeoutMs: null,
+      oack: opts(['blksize', '1024'])
+    })
+    expect(negotiateReadOptions(opts(['timeout', '5']), 100, limits).timeoutMs).toBe(5000)
+    expect(negotiateReadOptions(opts(['timeout', '6']), 100, limits).oack).toEqual([])
   })
 
   it('ignores a timeout given in milliseconds, as the tftp package client sends it', () => {

@@ -6,6 +6,13 @@ export interface NegotiationLimits {
   /** Largest block offered; 1468 keeps a DATA packet inside one Ethernet frame. */
   readonly maxBlockSize: number
   readonly maxWindowSize: number
+  /**
+   * Longest timeout option honoured, in seconds. RFC 2349 lets a server accept the client's value
+   * or leave the option out, never answer another, so a longer one is left out of the OACK and the
+   * server keeps its own retransmission interval: a client asking 255 s must not hold a transfer
+   * slot for 255 s per retransmission. Default 255, the RFC's maximum (the server passes its own).
+   */
+  readonly maxTimeoutSeconds?: number
 }
 
 export interface NegotiatedRead {
@@ -64,7 +71,7 @@ export function negotiateReadOptions(
         if (fileSize > 0) oack.push({ name, value: String(fileSize) })
         break
       case 'timeout':
-        if (n < TIMEOUT_MIN_S || n > TIMEOUT_MAX_S) break
+        if (n < TIMEOUT_MIN_S || n > Math.min(TIMEOUT_MAX_S, limits.maxTimeoutSeconds ?? TIMEOUT_MAX_S)) break
         timeoutMs = n * 1000
         oack.push({ name, value: String(n) })
         break

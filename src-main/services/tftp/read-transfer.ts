@@ -28,7 +28,10 @@ export type TransferOutcome =
   | { readonly kind: 'complete'; readonly bytes: number; readonly ms: number }
   /** The client sent ERROR: often code 8 after a PXE ROM's tsize probe, which is normal. */
   | { readonly kind: 'client-error'; readonly code: number; readonly message: string }
-  | { readonly kind: 'timed-out'; readonly block: number }
+  /** No ACK moved the transfer on for `stallMs`, or after `retries` retransmissions. */
+  | { readonly kind: 'timed-out'; readonly block: number; readonly idleMs: number }
+  /** Its slot went to a new request while the server was full and this transfer was stalled. */
+  | { readonly kind: 'preempted'; readonly idleMs: number }
   /** The client's port is closed (ICMP port unreachable): it quit without an ERROR. */
   | { readonly kind: 'client-gone' }
   | { readonly kind: 'failed'; readonly reason: string }
@@ -50,6 +53,11 @@ export interface ReadTransferParams {
   readonly timeoutMs: number
   /** Retransmissions of one window (or of the OACK) before giving up. */
   readonly retries: number
+  /**
+   * Longest time without progress (an ACK that moves the window on) before giving up, whatever
+   * `timeoutMs` and `retries` would allow: the bound on how long a silent client holds a slot.
+   */
+  readonly stallMs: number
   /** The OACK to send first and have acknowledged with ACK 0; null for a plain RFC 1350 start. */
   readonly oack: Buffer | null
   readonly now: () => number
@@ -73,7 +81,10 @@ export class ReadTransfer {
   private attempts = 0
   /** One timer for the whole transfer, re-armed with refresh(): no new timer per window. */
   private timer: NodeJS.Timeout | null = null
+  /** The delay `timer` was created with (refresh() re-arms with the same one). */
+  private timerDelay = 0
   private startedAt = 0
+  private lastProgressAt = 0
 
   constructor(private readonly p: ReadTransferParams) {
     this.done = new Promise((resolve) => {
@@ -100,6 +111,7 @@ export class ReadTransfer {
 
   start(): void {
     this.startedAt = this.p.now()
+    this.lastProgressAt = this.startedAt
     if (this.p.oack) {
       this.send(this.p.oack)
       this.arm()
@@ -111,6 +123,23 @@ export class ReadTransfer {
   /** Ends the transfer now, telling the client why. */
   stop(): void {
     this.finish({ kind: 'stopped' }, encodeError(TFTP_ERROR.notDefined, 'server is stopping'))
+  }
+
+  /** Milliseconds since the transfer last moved on (0 before it starts). */
+  idleMs(): number {
+    return this.startedAt === 0 ? 0 : this.p.now() - this.lastProgressAt
+  }
+
+  get isFinished(): boolean {
+    return this.finished
+  }
+
+  /** Gives the slot to another request: the client is told to retry. */
+  preempt(): void {
+    this.finish(
+      { kind: 'preempted', idleMs: this.idleMs() },
+      encodeError(TFTP_ERROR.notDefined, 'server busy and this transfer had stalled; retry later')
+    )
   }
 
   private onMessage(msg: Buffer, rinfo: dgram.RemoteInfo): void {
@@ -173,6 +202,7 @@ export class ReadTransfer {
 
   private progress(): void {
     this.attempts = 0
+    this.lastProgressAt = this.p.now()
     this.pump()
   }
 
@@ -251,9 +281,24 @@ export class ReadTransfer {
     this.arm()
   }
 
+  /** Arms the timer for the next retransmission, or for the stall bound if that comes first. */
   private arm(): void {
-    if (this.timer) this.timer.refresh()
-    else this.timer = setTimeout(() => this.onTimeout(), this.p.timeoutMs)
+    const untilStall = this.lastProgressAt + this.p.stallMs - this.p.now()
+    const delay = Math.max(1, Math.ceil(Math.min(this.p.timeoutMs, untilStall)))
+    if (this.timer && delay === this.timerDelay) {
+      this.timer.refresh()
+      return
+    }
+    if (this.timer) clearTimeout(this.timer)
+    this.timerDelay = delay
+    this.timer = setTimeout(() => {
+      try {
+        this.onTimeout()
+      } catch (err) {
+        // A throw from a timer would reach the process, not a handler.
+        this.fail(`internal error: ${messageOf(err)}`)
+      }
+    }, delay)
   }
 
   private disarm(): void {
@@ -263,9 +308,10 @@ export class ReadTransfer {
 
   private onTimeout(): void {
     if (this.finished) return
-    if (++this.attempts > this.p.retries) {
+    const idleMs = this.p.now() - this.lastProgressAt
+    if (idleMs >= this.p.stallMs || ++this.attempts > this.p.retries) {
       this.finish(
-        { kind: 'timed-out', block: this.awaitingOackAck ? 0 : this.base },
+        { kind: 'timed-out', block: this.awaitingOackAck ? 0 : this.base, idleMs },
         encodeError(TFTP_ERROR.notDefined, 'timed out')
       )
       return

@@ -24,6 +24,7 @@ describe('tftp request policy', () => {
   it('refuses a traversal with error 2 and tells the client nothing about why', () => {
     expect(decide(encodeRequest('rrq', 'a/../../secret', 'octet'))).toEqual({
       action: 'refuse',
+      kind: 'unsafe name',
       code: 2,
       message: 'Access violation',
       reason: "'..' segment",

@@ -4,10 +4,26 @@ import type { ConfinedRefusal } from '../../base/confined-path'
 import { checkRequestPath } from './request-path'
 import { TFTP_ERROR, type DecodeResult, type TftpOption } from './tftp-codec'
 
+/** Why a request was refused, in the words the log's summaries count it under. */
+export type RefusalKind =
+  | 'malformed'
+  | 'write request'
+  | 'not a request'
+  | 'not octet mode'
+  | 'unsafe name'
+  | 'client at its cap'
+  | 'server full'
+  | 'not found'
+  | 'I/O error'
+  | 'outside the root'
+  | 'not a file'
+  | 'access denied'
+
 export type RequestDecision =
   | { readonly action: 'serve'; readonly filename: string; readonly relative: string; readonly options: readonly TftpOption[] }
   | {
       readonly action: 'refuse'
+      readonly kind: RefusalKind
       readonly code: number
       /** What the client is told: the RFC text, never where a path led. */
       readonly message: string
@@ -17,8 +33,9 @@ export type RequestDecision =
     }
   | { readonly action: 'ignore' }
 
-const refuse = (code: number, message: string, reason: string, filename?: string): RequestDecision => ({
+const refuse = (kind: RefusalKind, code: number, message: string, reason: string, filename?: string): RequestDecision => ({
   action: 'refuse',
+  kind,
   code,
   message,
   reason,
@@ -26,26 +43,26 @@ const refuse = (code: number, message: string, reason: string, filename?: string
 })
 
 export function decideRequest(decoded: DecodeResult): RequestDecision {
-  if (!decoded.ok) return refuse(TFTP_ERROR.illegalOperation, 'Illegal TFTP operation', `malformed request: ${decoded.reason}`)
+  if (!decoded.ok) return refuse('malformed', TFTP_ERROR.illegalOperation, 'Illegal TFTP operation', `malformed request: ${decoded.reason}`)
   const packet = decoded.packet
   switch (packet.op) {
     case 'rrq':
       break
     case 'wrq':
-      return refuse(TFTP_ERROR.accessViolation, 'Access violation', 'write refused: the server is read-only', packet.filename)
+      return refuse('write request', TFTP_ERROR.accessViolation, 'Access violation', 'write refused: the server is read-only', packet.filename)
     case 'error':
       // Never answer an ERROR: two servers would bounce errors between them forever.
       return { action: 'ignore' }
     default:
-      return refuse(TFTP_ERROR.illegalOperation, 'Illegal TFTP operation', `${packet.op.toUpperCase()} sent to the request port`)
+      return refuse('not a request', TFTP_ERROR.illegalOperation, 'Illegal TFTP operation', `${packet.op.toUpperCase()} sent to the request port`)
   }
   if (packet.mode !== 'octet') {
     // netascii would need LF -> CRLF rewriting, which changes sizes and block boundaries; boot
     // clients all use octet, so a text-mode request is told plainly instead of corrupted.
-    return refuse(TFTP_ERROR.notDefined, 'only octet (binary) mode is served', `${packet.mode} mode refused`, packet.filename)
+    return refuse('not octet mode', TFTP_ERROR.notDefined, 'only octet (binary) mode is served', `${packet.mode} mode refused`, packet.filename)
   }
   const verdict = checkRequestPath(packet.filename)
-  if (!verdict.ok) return refuse(TFTP_ERROR.accessViolation, 'Access violation', verdict.reason, packet.filename)
+  if (!verdict.ok) return refuse('unsafe name', TFTP_ERROR.accessViolation, 'Access violation', verdict.reason, packet.filename)
   return { action: 'serve', filename: packet.filename, relative: verdict.relative, options: packet.options }
 }
 

@@ -3,13 +3,14 @@
 import dgram from 'node:dgram'
 import net from 'node:net'
 import pino, { type Logger } from 'pino'
-import { messageOf } from '../../base/error-message'
-import { openConfined, resolveRoot } from '../../base/confined-path'
+import { errnoCodeOf, messageOf } from '../../base/error-message'
+import { openConfined, resolveRoot, type ConfinedRefusal } from '../../base/confined-path'
+import { LogRateLimit, type RateLimitedLevel } from '../../base/log-rate-limit'
 import { bindUdp, connectUdp } from '../../base/socket-ready'
 import { bindError, ServiceStartError } from '../net/service-error'
 import { negotiateReadOptions } from './option-negotiation'
 import { ReadTransfer, type TransferOutcome } from './read-transfer'
-import { decideRequest, openRefusalReply } from './request-policy'
+import { decideRequest, openRefusalReply, type RefusalKind } from './request-policy'
 import { decodePacket, encodeError, encodeOack, TFTP_ERROR, type TftpOption } from './tftp-codec'
 
 // Why not the `tftp` package's server (tftp@0.1.2), as measured here: a datagram shorter than two
@@ -46,15 +47,53 @@ export interface TftpServerOptions {
   readonly timeoutMs?: number
   /** Retransmissions of one window before a transfer is abandoned; default 5. */
   readonly retries?: number
+  /**
+   * Longest time a transfer waits for progress before it is abandoned and its slot freed, whatever
+   * the client negotiated; default 15 s.
+   */
+  readonly stallMs?: number
+  /** Longest timeout option (seconds) honoured; a longer one is left out of the OACK. Default 5. */
+  readonly maxTimeoutSeconds?: number
   /** Transfers in flight (including ones still opening their file); default 256. */
   readonly maxTransfers?: number
+  /** Transfers in flight from one client address; default 8. */
+  readonly maxTransfersPerClient?: number
+  /** Interval of the refusal summaries in the log; default 10 s. */
+  readonly logIntervalMs?: number
   /** Monotonic milliseconds, for transfer durations. */
   readonly now?: () => number
 }
 
-const DEFAULTS = { maxBlockSize: 1468, maxWindowSize: 64, timeoutMs: 1000, retries: 5, maxTransfers: 256 }
+const DEFAULTS = {
+  maxBlockSize: 1468,
+  maxWindowSize: 64,
+  timeoutMs: 1000,
+  retries: 5,
+  // U-Boot asks 5 s and curl 5 or 6: with a 15 s stall bound, 5 s still leaves two retransmissions.
+  stallMs: 15_000,
+  maxTimeoutSeconds: 5,
+  maxTransfers: 256,
+  // A boot client fetches one file at a time (a UEFI tsize probe, then the file); 8 leaves room for
+  // several machines behind one address while one address can take only 1/32 of the slots.
+  maxTransfersPerClient: 8
+}
+/**
+ * When every slot is taken, a new request may take the slot of a transfer that has not moved on
+ * for this long (two of the default retransmission intervals): a transfer in progress ACKs within
+ * milliseconds, so this frees slots held by silent clients from many addresses at once.
+ */
+const PREEMPT_IDLE_MS = 2000
 /** Longest client-supplied name written to a log line. */
 const LOGGED_NAME_MAX = 256
+
+/** How an open refusal is counted in the log's summaries. */
+const OPEN_REFUSAL_KIND: Record<ConfinedRefusal, RefusalKind> = {
+  'not-found': 'not found',
+  io: 'I/O error',
+  'outside-root': 'outside the root',
+  'not-a-file': 'not a file',
+  denied: 'access denied'
+}
 
 export class TftpServer {
   private readonly log: Logger
@@ -70,6 +109,12 @@ export class TftpServer {
   private stopping: Promise<void> | null = null
   private readonly transfers = new Set<ReadTransfer>()
   private readonly inFlight = new Set<Promise<void>>()
+  /** Transfers in flight per client address; an entry goes when its count falls to 0. */
+  private readonly perClient = new Map<string, number>()
+  private readonly refusals: LogRateLimit
+  /** Transfers that end unfinished: a client can cause them by the thousand. */
+  private readonly unfinished: LogRateLimit
+  private readonly sendFailures: LogRateLimit
 
   constructor(private readonly options: TftpServerOptions) {
     this.log = options.logger ?? pino({ enabled: false })
@@ -78,8 +123,15 @@ export class TftpServer {
       maxWindowSize: options.maxWindowSize ?? DEFAULTS.maxWindowSize,
       timeoutMs: options.timeoutMs ?? DEFAULTS.timeoutMs,
       retries: options.retries ?? DEFAULTS.retries,
-      maxTransfers: options.maxTransfers ?? DEFAULTS.maxTransfers
+      stallMs: options.stallMs ?? DEFAULTS.stallMs,
+      maxTimeoutSeconds: options.maxTimeoutSeconds ?? DEFAULTS.maxTimeoutSeconds,
+      maxTransfers: options.maxTransfers ?? DEFAULTS.maxTransfers,
+      maxTransfersPerClient: options.maxTransfersPerClient ?? DEFAULTS.maxTransfersPerClient
     }
+    const intervalMs = options.logIntervalMs ?? 10_000
+    this.refusals = new LogRateLimit(this.log, { verb: 'TFTP refused', noun: 'packets', intervalMs })
+    this.unfinished = new LogRateLimit(this.log, { verb: 'TFTP saw', noun: 'transfers end unfinished', intervalMs })
+    this.sendFailures = new LogRateLimit(this.log, { verb: 'TFTP could not send', noun: 'error replies', intervalMs })
     this.now = options.now ?? (() => performance.now())
     const ipVersion = net.isIP(options.address)
     this.family = ipVersion === 4 ? 'udp4' : ipVersion === 6 ? 'udp6' : null
@@ -146,6 +198,9 @@ export class TftpServer {
     for (const transfer of this.transfers) transfer.stop()
     // Requests still opening their file see the new generation and let go of it.
     await Promise.all([...this.inFlight])
+    this.refusals.dispose()
+    this.unfinished.dispose()
+    this.sendFailures.dispose()
     this.boundPort = this.options.port
     this.log.info('TFTP server stopped')
   }
@@ -153,13 +208,30 @@ export class TftpServer {
   private reply(to: dgram.RemoteInfo, code: number, message: string): void {
     const socket = this.socket
     if (!socket) return
+    const failed = (err: unknown): void => {
+      const kind = errnoCodeOf(err) ?? 'other'
+      this.sendFailures.note(kind, 'warn', { err, client: `${to.address}:${to.port}` }, 'TFTP error reply not sent')
+    }
     try {
       socket.send(encodeError(code, message), to.port, to.address, (err) => {
-        if (err) this.log.warn({ err, client: `${to.address}:${to.port}` }, 'TFTP error reply not sent')
+        if (err) failed(err)
       })
     } catch (err) {
-      this.log.warn({ err }, 'TFTP error reply not sent')
+      failed(err)
     }
+  }
+
+  /** Counts a refusal (logged the first time per kind per interval) and tells the client. */
+  private refuse(
+    rinfo: dgram.RemoteInfo,
+    kind: RefusalKind,
+    reply: { readonly code: number; readonly message: string },
+    details: { readonly file?: string | undefined; readonly reason: string },
+    level: RateLimitedLevel = 'warn'
+  ): void {
+    const fields = { client: `${rinfo.address}:${rinfo.port}`, file: details.file?.slice(0, LOGGED_NAME_MAX), reason: details.reason }
+    this.refusals.note(kind, level, fields, kind === 'not found' ? 'TFTP file not found' : 'TFTP request refused')
+    this.reply(rinfo, reply.code, reply.message)
   }
 
   private onRequest(msg: Buffer, rinfo: dgram.RemoteInfo): void {
@@ -167,21 +239,56 @@ export class TftpServer {
     const decision = decideRequest(decodePacket(msg))
     if (decision.action === 'ignore') return
     if (decision.action === 'refuse') {
-      this.log.warn({ client, file: decision.filename?.slice(0, LOGGED_NAME_MAX), reason: decision.reason }, 'TFTP request refused')
-      this.reply(rinfo, decision.code, decision.message)
+      this.refuse(rinfo, decision.kind, decision, { file: decision.filename, reason: decision.reason })
       return
     }
     const file = decision.filename.slice(0, LOGGED_NAME_MAX)
-    if (this.inFlight.size >= this.settings.maxTransfers) {
-      this.log.warn({ client, file, reason: `${this.inFlight.size} transfers in flight` }, 'TFTP request refused')
-      this.reply(rinfo, TFTP_ERROR.notDefined, 'server busy, retry later')
+    const fromClient = this.perClient.get(rinfo.address) ?? 0
+    if (fromClient >= this.settings.maxTransfersPerClient) {
+      this.refuse(
+        rinfo,
+        'client at its cap',
+        { code: TFTP_ERROR.notDefined, message: `too many transfers from ${rinfo.address} at once (${fromClient}); retry when one ends` },
+        { file, reason: `${fromClient} transfers in flight from this address` }
+      )
       return
     }
-    const work = this.serve(file, decision.relative, decision.options, rinfo).catch((err: unknown) =>
-      this.log.error({ err, client, file }, 'TFTP transfer failed unexpectedly')
-    )
+    if (this.inFlight.size >= this.settings.maxTransfers && !this.preemptStalled()) {
+      this.refuse(
+        rinfo,
+        'server full',
+        { code: TFTP_ERROR.notDefined, message: 'server busy, retry later' },
+        { file, reason: `${this.inFlight.size} transfers in flight` }
+      )
+      return
+    }
+    this.perClient.set(rinfo.address, fromClient + 1)
+    const work = this.serve(file, decision.relative, decision.options, rinfo)
+      .catch((err: unknown) => this.log.error({ err, client, file }, 'TFTP transfer failed unexpectedly'))
+      .finally(() => {
+        this.inFlight.delete(work)
+        const left = (this.perClient.get(rinfo.address) ?? 1) - 1
+        if (left > 0) this.perClient.set(rinfo.address, left)
+        else this.perClient.delete(rinfo.address)
+      })
     this.inFlight.add(work)
-    void work.finally(() => this.inFlight.delete(work))
+  }
+
+  /** Ends the transfer that has gone longest without progress, if that is long enough; true if one was. */
+  private preemptStalled(): boolean {
+    let stalled: ReadTransfer | undefined
+    let longest = PREEMPT_IDLE_MS
+    for (const transfer of this.transfers) {
+      const idle = transfer.idleMs()
+      if (!transfer.isFinished && idle >= longest) {
+        stalled = transfer
+        longest = idle
+      }
+    }
+    if (!stalled) return false
+    this.transfers.delete(stalled)
+    stalled.preempt()
+    return true
   }
 
   private async serve(file: string, relative: string, options: readonly TftpOption[], rinfo: dgram.RemoteInfo): Promise<void> {
@@ -193,14 +300,9 @@ export class TftpServer {
       return
     }
     if (!opened.ok) {
-      const reply = openRefusalReply(opened.refusal)
-      if (opened.refusal === 'not-found') {
-        // PXE clients probe many config names, so a miss is ordinary, not a warning.
-        this.log.info({ client, file }, 'TFTP file not found')
-      } else {
-        this.log.warn({ client, file, reason: opened.reason }, 'TFTP request refused')
-      }
-      this.reply(rinfo, reply.code, reply.message)
+      // PXE clients probe many config names, so a miss is ordinary, not a warning.
+      const level = opened.refusal === 'not-found' ? 'info' : 'warn'
+      this.refuse(rinfo, OPEN_REFUSAL_KIND[opened.refusal], openRefusalReply(opened.refusal), { file, reason: opened.reason }, level)
       return
     }
 
@@ -227,6 +329,7 @@ export class TftpServer {
       windowSize: negotiated.windowSize,
       timeoutMs: negotiated.timeoutMs ?? this.settings.timeoutMs,
       retries: this.settings.retries,
+      stallMs: this.settings.stallMs,
       oack: negotiated.oack.length > 0 ? encodeOack(negotiated.oack) : null,
       now: this.now
     })
@@ -258,13 +361,21 @@ export class TftpServer {
         }
         return
       case 'client-error':
-        this.log.info({ client, file, code: outcome.code, message: outcome.message }, 'TFTP transfer ended by the client')
+        this.unfinished.note('ended by the client', 'info', { client, file, code: outcome.code, message: outcome.message }, 'TFTP transfer ended by the client')
         return
       case 'client-gone':
-        this.log.info({ client, file }, 'TFTP transfer ended: the client port is closed')
+        this.unfinished.note('client port closed', 'info', { client, file }, 'TFTP transfer ended: the client port is closed')
         return
       case 'timed-out':
-        this.log.warn({ client, file, block: outcome.block }, 'TFTP transfer timed out')
+        this.unfinished.note('timed out', 'warn', { client, file, block: outcome.block, idleMs: Math.round(outcome.idleMs) }, 'TFTP transfer timed out')
+        return
+      case 'preempted':
+        this.unfinished.note(
+          'stalled while the server was full',
+          'warn',
+          { client, file, idleMs: Math.round(outcome.idleMs) },
+          'TFTP transfer preempted: stalled while every slot was taken'
+        )
         return
       case 'failed':
         this.log.error({ client, file, reason: outcome.reason }, 'TFTP transfer failed')
