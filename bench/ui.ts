@@ -16,10 +16,11 @@ const PAN_SECONDS = 4
 const DEADLINE_MS = 5 * 60_000
 const GOALS = { first_render_ms: 2000, pan_fps: 30 }
 
-async function call(url: string, method: 'GET' | 'POST' | 'PATCH', path: string, body?: unknown): Promise<unknown> {
-  const res = await fetch(`${url}${API_PREFIX}${path}`, {
+async function call(server: HeadlessServer, method: 'GET' | 'POST' | 'PATCH', path: string, body?: unknown): Promise<unknown> {
+  const auth = { Authorization: `Bearer ${server.token}` }
+  const res = await fetch(`${server.url}${API_PREFIX}${path}`, {
     method,
-    headers: body === undefined ? {} : { 'Content-Type': 'application/json' },
+    headers: body === undefined ? auth : { ...auth, 'Content-Type': 'application/json' },
     body: body === undefined ? undefined : JSON.stringify(body),
     signal: AbortSignal.timeout(30_000)
   })
@@ -40,7 +41,7 @@ function benchBarclamp() {
   })
 }
 
-async function createData(url: string): Promise<{ deploymentId: number; noderoles: number; nodeIds: number[] }> {
+async function createData(url: HeadlessServer): Promise<{ deploymentId: number; noderoles: number; nodeIds: number[] }> {
   await call(url, 'POST', '/barclamps', benchBarclamp())
   const deployment = DeploymentSchema.parse(await call(url, 'POST', '/deployments', { name: 'benchui' }))
   const start = Date.now()
@@ -154,7 +155,7 @@ async function main(): Promise<void> {
   }, DEADLINE_MS)
   try {
     server = await startHeadlessServer()
-    const { deploymentId, noderoles, nodeIds } = await createData(server.url)
+    const { deploymentId, noderoles, nodeIds } = await createData(server)
     const chrome = await chromium.launch({
       executablePath: '/usr/bin/chromium',
       args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
@@ -165,7 +166,7 @@ async function main(): Promise<void> {
     page.setDefaultTimeout(30_000)
     // tsx keeps function names with an `__name` helper that the page does not have.
     await page.addInitScript('globalThis.__name = (fn) => fn')
-    await page.goto(`${server.url}/#/deployments/1`)
+    await page.goto(`${server.openUrl}&/deployments/1`)
     await page.getByTestId('deployments').getByRole('button', { name: /^benchui\b/ }).waitFor()
 
     const first = await timeFirstRender(page, 'benchui')
@@ -188,16 +189,17 @@ async function main(): Promise<void> {
     // A cold start straight onto the deployment: page load, bundle, API and graph.
     const cold = await chrome.newPage({ viewport: { width: 1280, height: 800 } })
     const coldStart = Date.now()
-    await cold.goto(`${server.url}/#/deployments/${deploymentId}`)
+    // A new tab has no token of its own: it opens the printed URL, as an engineer would.
+    await cold.goto(`${server.openUrl}&/deployments/${deploymentId}`)
     await cold.locator('[data-testid="noderole-graph"] .react-flow__node').first().waitFor()
     const coldMs = Date.now() - coldStart
     await cold.close()
     // Live: the nodes come alive and the deployment is committed while the graph is on screen;
     // every state change reaches it over the event stream (for the record, not a goal).
     await page.getByRole('button', { name: 'Fit View' }).click()
-    for (const id of nodeIds) await call(server.url, 'PATCH', `/nodes/${id}`, { alive: true })
+    for (const id of nodeIds) await call(server, 'PATCH', `/nodes/${id}`, { alive: true })
     const liveStart = Date.now()
-    await call(server.url, 'POST', `/deployments/${deploymentId}/commit`, {})
+    await call(server, 'POST', `/deployments/${deploymentId}/commit`, {})
     const liveFrames = await page.evaluate(async () => {
       let frames = 0
       const start = performance.now()

@@ -4,15 +4,15 @@ import { api, expect, test } from './headless-server'
 import { attachScreenshot, card, createLab, noderolesOf, openApp, openDeployment } from './renderer-page'
 
 test('commit, then every noderole goes through transition to active, live', async ({ page, server }, testInfo) => {
-  const lab = await createLab(server.url, 'converge', 'converge.test', { alive: true })
+  const lab = await createLab(server, 'converge', 'converge.test', { alive: true })
   const [n1, n2] = lab.nodes
   // Slow down the test-server that test-client on n1 waits for (its requirement brought it onto n1),
   // so its transition and the client's wait can be seen.
-  const slow = (await noderolesOf(server.url, lab.deploymentId)).find((nr) => nr.role === 'test-server' && nr.node === n1)
+  const slow = (await noderolesOf(server, lab.deploymentId)).find((nr) => nr.role === 'test-server' && nr.node === n1)
   if (!slow) throw new Error('test-server on n1 is missing')
-  await api(server.url, 'PUT', `/noderoles/${slow.id}/data`, { data: { test_jig: { delay_ms: 1500 } } })
+  await api(server, 'PUT', `/noderoles/${slow.id}/data`, { data: { test_jig: { delay_ms: 1500 } } })
 
-  await openApp(page, server.url)
+  await openApp(page, server)
   await openDeployment(page, 'converge')
   await page.getByRole('button', { name: 'Commit', exact: true }).click()
 
@@ -21,7 +21,7 @@ test('commit, then every noderole goes through transition to active, live', asyn
   // Meanwhile the other node's chain, which does not wait for it, converges.
   await expect(card(page, 'test-server', n2)).toHaveAttribute('data-state', 'active')
   await attachScreenshot(page, testInfo, 'converging')
-  for (const nr of await noderolesOf(server.url, lab.deploymentId)) {
+  for (const nr of await noderolesOf(server, lab.deploymentId)) {
     await expect(card(page, nr.role, nr.node), `${nr.role} on ${nr.node}`).toHaveAttribute('data-state', 'active', { timeout: 15_000 })
   }
   await expect(page.getByTestId('deployment-state')).toHaveText('active')
@@ -30,10 +30,10 @@ test('commit, then every noderole goes through transition to active, live', asyn
 })
 
 test('a failing run shows error, blocks its children, and its log says why', async ({ page, server }, testInfo) => {
-  const lab = await createLab(server.url, 'failing', 'fail.test', { alive: true })
+  const lab = await createLab(server, 'failing', 'fail.test', { alive: true })
   const [n1, n2] = lab.nodes
   const message = 'test jig: disk sdb is missing; replace it and retry'
-  await openApp(page, server.url)
+  await openApp(page, server)
   await openDeployment(page, 'failing')
 
   // Through the window: open the test-server that test-client on n1 requires, and give it user data

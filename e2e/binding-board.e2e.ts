@@ -5,9 +5,9 @@ import { expect, test } from './headless-server'
 import { attachScreenshot, card, createLab, noderolesOf, openApp, openDeployment } from './renderer-page'
 
 test('dragging a node onto a role proposes the noderole and those it requires', async ({ page, server }, testInfo) => {
-  const lab = await createLab(server.url, 'dragging', 'drag.test', { bind: false })
+  const lab = await createLab(server, 'dragging', 'drag.test', { bind: false })
   const [n1] = lab.nodes
-  await openApp(page, server.url)
+  await openApp(page, server)
   await openDeployment(page, 'dragging')
   await expect(page.getByTestId('noderole-graph-empty')).toBeVisible()
 
@@ -23,7 +23,7 @@ test('dragging a node onto a role proposes the noderole and those it requires', 
   )
   await expect(page.getByTestId(`bound-test-server@${n1}`)).toContainText('required by test-client')
   await expect(page.getByTestId(`bound-test-library@${n1}`)).toContainText('required by')
-  const api = await noderolesOf(server.url, lab.deploymentId)
+  const api = await noderolesOf(server, lab.deploymentId)
   expect(api.map((nr) => nr.role).sort()).toEqual(['test-client', 'test-library', 'test-server'])
   await attachScreenshot(page, testInfo, 'after-drop')
 
@@ -35,9 +35,9 @@ test('dragging a node onto a role proposes the noderole and those it requires', 
 })
 
 test('binds from the keyboard: select a node, then press a role’s Bind button', async ({ page, server }, testInfo) => {
-  const lab = await createLab(server.url, 'keyboard', 'keys.test', { bind: false })
+  const lab = await createLab(server, 'keyboard', 'keys.test', { bind: false })
   const [, n2] = lab.nodes
-  await openApp(page, server.url)
+  await openApp(page, server)
   await openDeployment(page, 'keyboard')
 
   const chip = page.getByTestId('node-palette').getByRole('button', { name: n2 })
@@ -67,9 +67,9 @@ test('binds from the keyboard: select a node, then press a role’s Bind button'
 })
 
 test('a drop the API refuses is explained in words', async ({ page, server }, testInfo) => {
-  const lab = await createLab(server.url, 'refusal', 'refuse.test', { bind: false })
+  const lab = await createLab(server, 'refusal', 'refuse.test', { bind: false })
   const [n1] = lab.nodes
-  await openApp(page, server.url)
+  await openApp(page, server)
   await openDeployment(page, 'system')
   await expect(page.getByTestId('binding-board')).toContainText('The system deployment takes no new bindings')
 

@@ -4,7 +4,7 @@ import { expect, test } from './headless-server'
 import { attachScreenshot, deploymentButton, openApp } from './renderer-page'
 
 test('creates nested deployments, commits and proposes again', async ({ page, server }, testInfo) => {
-  await openApp(page, server.url)
+  await openApp(page, server)
   const form = page.getByRole('form', { name: 'New deployment' })
 
   await form.getByLabel('Name').fill('tree-e2e')
@@ -43,7 +43,7 @@ test('creates nested deployments, commits and proposes again', async ({ page, se
 })
 
 test('discards a proposal and deletes a deployment, each after asking once more', async ({ page, server }, testInfo) => {
-  await openApp(page, server.url)
+  await openApp(page, server)
   const form = page.getByRole('form', { name: 'New deployment' })
   await deploymentButton(page, 'system').click()
   await form.getByLabel('Name').fill('discard-e2e')

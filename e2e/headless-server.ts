@@ -7,19 +7,23 @@ import { startHeadlessServer, type HeadlessServer } from '../src-main/cli/serve-
 
 export { startHeadlessServer, type HeadlessServer }
 
+/** What a call to the API needs: where it listens and its token. */
+export type ApiServer = Pick<HeadlessServer, 'url' | 'token'>
+
 /**
  * Calls the headless API: `path` is relative to /api/v2 (e.g. '/deployments'); GET and DELETE take
  * their input in its query string, so `body` is for the other methods. Returns the parsed
  * JSON body as `unknown`, to be checked against the contract's schemas by the caller; throws with
  * the response body on a non-2xx status.
  */
-export async function api(url: string, method: HttpMethod, path: string, body?: unknown): Promise<unknown> {
+export async function api(server: ApiServer, method: HttpMethod, path: string, body?: unknown): Promise<unknown> {
   if (bodyless(method) && body !== undefined) throw new Error(`${method} takes its input in the query string, not a body`)
   // Mutations always carry a JSON body (the server refuses any other), `{}` when there is no input.
   const json = bodyless(method) ? undefined : JSON.stringify(body ?? {})
-  const res = await fetch(`${url}${API_PREFIX}${path}`, {
+  const auth = { Authorization: `Bearer ${server.token}` }
+  const res = await fetch(`${server.url}${API_PREFIX}${path}`, {
     method,
-    headers: json === undefined ? {} : { 'Content-Type': 'application/json' },
+    headers: json === undefined ? auth : { ...auth, 'Content-Type': 'application/json' },
     body: json
   })
   const text = await res.text()

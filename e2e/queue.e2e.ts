@@ -5,14 +5,14 @@ import { api, expect, test } from './headless-server'
 import { attachScreenshot, createLab, openApp } from './renderer-page'
 
 test('shows progress per deployment and the anneal timeline with run logs', async ({ page, server }, testInfo) => {
-  const lab = await createLab(server.url, 'timeline', 'timeline.test', { alive: true })
+  const lab = await createLab(server, 'timeline', 'timeline.test', { alive: true })
   const [n1, n2] = lab.nodes
-  await api(server.url, 'POST', `/deployments/${lab.deploymentId}/commit`)
+  await api(server, 'POST', `/deployments/${lab.deploymentId}/commit`)
   await expect
-    .poll(async () => DeploymentSchema.parse(await api(server.url, 'GET', `/deployments/${lab.deploymentId}`)).state, { timeout: 15_000 })
+    .poll(async () => DeploymentSchema.parse(await api(server, 'GET', `/deployments/${lab.deploymentId}`)).state, { timeout: 15_000 })
     .toBe('active')
 
-  await openApp(page, server.url, '#/queue')
+  await openApp(page, server, '#/queue')
   await expect(page.getByRole('progressbar', { name: 'timeline: 5 of 5 noderoles active' })).toBeVisible()
   const timeline = page.getByTestId('anneal-timeline')
   await expect(timeline.getByText(n1, { exact: true })).toBeVisible()

@@ -4,7 +4,7 @@ import type { Locator, Page, TestInfo } from '@playwright/test'
 import { z } from 'zod'
 import { DeploymentSchema, NodeRoleSchema, NodeSchema, type NodeRole } from '../src-main/model'
 import { EVENTS_PATH } from '../src-main/api/http-routes'
-import { api } from './headless-server'
+import { api, type ApiServer } from './headless-server'
 
 export interface Lab {
   readonly deploymentId: number
@@ -19,7 +19,7 @@ export interface Lab {
  * test-library). Each test builds its own under unique names, so none relies on another's data.
  * `alive` nodes are annealed once the deployment is committed; dead ones wait.
  */
-export async function createLab(url: string, name: string, domain: string, options: { alive?: boolean; bind?: boolean } = {}): Promise<Lab> {
+export async function createLab(url: ApiServer, name: string, domain: string, options: { alive?: boolean; bind?: boolean } = {}): Promise<Lab> {
   const deployment = DeploymentSchema.parse(await api(url, 'POST', '/deployments', { name }))
   const alive = options.alive ?? false
   const node1 = NodeSchema.parse(await api(url, 'POST', '/nodes', { name: `n1.${domain}`, alive }))
@@ -31,15 +31,24 @@ export async function createLab(url: string, name: string, domain: string, optio
   return { deploymentId: deployment.id, name, nodes: [node1.name, node2.name], nodeIds: [node1.id, node2.id] }
 }
 
-export async function noderolesOf(url: string, deploymentId: number): Promise<NodeRole[]> {
+export async function noderolesOf(url: ApiServer, deploymentId: number): Promise<NodeRole[]> {
   return z.array(NodeRoleSchema).parse(await api(url, 'GET', `/noderoles?deployment_id=${deploymentId}`))
 }
 
-/** Opens the app and waits until the change stream is connected, so no later change is missed. */
-export async function openApp(page: Page, url: string, hash = ''): Promise<void> {
+/**
+ * Opens the app as an engineer does, at the URL `crowbar serve` printed (its `#token=` fragment),
+ * at the place `hash` names (e.g. '#/nodes'), and waits until the change stream is connected, so
+ * no later change is missed.
+ */
+export async function openApp(page: Page, server: ApiServer, hash = ''): Promise<void> {
   const streamOpen = page.waitForResponse((res) => new URL(res.url()).pathname === EVENTS_PATH)
-  await page.goto(url + hash)
+  await page.goto(appUrl(server, hash))
   await streamOpen
+}
+
+/** The printed URL's shape: the token in the fragment, then (after `&`) the view's place. */
+export function appUrl(server: ApiServer, hash = ''): string {
+  return `${server.url}/#token=${server.token}${hash ? `&${hash.replace(/^#/, '')}` : ''}`
 }
 
 export function deploymentButton(page: Page, name: string, state?: string): Locator {

@@ -2,19 +2,19 @@
 // page shows, changes arrive live over the event stream, and API errors reach the user.
 import { EVENTS_PATH } from '../src-main/api/http-routes'
 import { api, expect, test } from './headless-server'
-import { attachScreenshot, card, createLab, deploymentButton, noderolesOf, openApp, openDeployment } from './renderer-page'
+import { appUrl, attachScreenshot, card, createLab, deploymentButton, noderolesOf, openApp, openDeployment } from './renderer-page'
 
 test('shows the system deployment, nodes and noderoles from the API', async ({ page, server }, testInfo) => {
-  const lab = await createLab(server.url, 'lab', 'lab.test')
+  const lab = await createLab(server, 'lab', 'lab.test')
   const [n1, n2] = lab.nodes
 
-  await openApp(page, server.url)
+  await openApp(page, server)
 
   await expect(deploymentButton(page, 'system')).toBeVisible()
   await expect(deploymentButton(page, 'lab', 'proposed')).toBeVisible()
 
   // Both bound roles, and the same-node library each one requires.
-  const apiNoderoles = await noderolesOf(server.url, lab.deploymentId)
+  const apiNoderoles = await noderolesOf(server, lab.deploymentId)
   const pairs = apiNoderoles.map((nr) => `${nr.role}@${nr.node}`)
   expect(pairs).toEqual(
     expect.arrayContaining([`test-client@${n1}`, `test-library@${n1}`, `test-server@${n2}`, `test-library@${n2}`])
@@ -35,15 +35,15 @@ test('shows the system deployment, nodes and noderoles from the API', async ({ p
 })
 
 test('updates live when the deployment is committed', async ({ page, server }, testInfo) => {
-  const lab = await createLab(server.url, 'live', 'live.test')
+  const lab = await createLab(server, 'live', 'live.test')
   const [n1, n2] = lab.nodes
-  const before = await noderolesOf(server.url, lab.deploymentId)
+  const before = await noderolesOf(server, lab.deploymentId)
 
-  await openApp(page, server.url)
+  await openApp(page, server)
   await openDeployment(page, 'live')
   for (const nr of before) await expect(card(page, nr.role, nr.node)).toHaveAttribute('data-state', 'proposed')
 
-  await api(server.url, 'POST', `/deployments/${lab.deploymentId}/commit`)
+  await api(server, 'POST', `/deployments/${lab.deploymentId}/commit`)
 
   // The nodes are dead, so nothing runs: noderoles without parents wait in todo, the rest are blocked.
   await expect(card(page, 'test-library', n1)).toHaveAttribute('data-state', 'todo')
@@ -71,7 +71,7 @@ test("shows the API's message when a call fails", async ({ page, server }, testI
       })
   )
 
-  await page.goto(server.url)
+  await page.goto(appUrl(server))
 
   await expect(page.getByRole('alert')).toHaveText('simulated: store is locked')
   await attachScreenshot(page, testInfo, 'api-error')
@@ -81,7 +81,7 @@ test('says so when the live connection is lost, and recovers when it is back', a
   // The event stream is refused (as by a server that went away); every other call still works.
   const refuse = (url: URL): boolean => url.pathname === EVENTS_PATH
   await page.route(refuse, (route) => route.fulfill({ status: 503, body: 'unavailable' }))
-  await page.goto(server.url)
+  await page.goto(appUrl(server))
   await expect(page.getByRole('alert')).toHaveText(
     'Lost the live connection to the Crowbar server: retrying. What is shown may be out of date until it is back.'
   )
@@ -90,4 +90,21 @@ test('says so when the live connection is lost, and recovers when it is back', a
   await page.unroute(refuse)
   await expect(page.getByRole('alert')).toHaveCount(0, { timeout: 15_000 })
   await expect(deploymentButton(page, 'system')).toBeVisible()
+})
+
+test('opens from the printed URL only: the token leaves the address bar, a reload keeps it, a tab without it says what to open', async ({ page, browser, server }, testInfo) => {
+  await openApp(page, server, '#/nodes')
+  expect(new URL(page.url()).hash).toBe('#/nodes')
+  expect(page.url()).not.toContain(server.token)
+  await expect(page.getByRole('heading', { level: 2, name: 'Nodes' })).toBeVisible()
+  await page.reload()
+  await expect(page.getByRole('heading', { level: 2, name: 'Nodes' })).toBeVisible()
+
+  // Another tab (another browser context: its own session storage) opened on the bare address.
+  const context = await browser.newContext()
+  const bare = await context.newPage()
+  await bare.goto(`${server.url}/#/nodes`)
+  await expect(bare.getByTestId('missing-token')).toContainText('#token=')
+  await attachScreenshot(bare, testInfo, 'missing-token')
+  await context.close()
 })

@@ -6,7 +6,7 @@ import { createServer, type Server } from 'node:net'
 import { z } from 'zod'
 import { NetworkSchema, NodeRoleSchema, NodeWithAddressesSchema, SetupStateSchema } from '../src-main/model'
 import { createTestLink, type TestLink } from '../src-main/testing/test-link'
-import { api, expect, startHeadlessServer, test, type HeadlessServer } from './headless-server'
+import { api, expect, startHeadlessServer, test, type ApiServer, type HeadlessServer } from './headless-server'
 import { attachScreenshot, card, deploymentButton, openApp, openDeployment } from './renderer-page'
 
 let server: HeadlessServer | undefined
@@ -15,12 +15,12 @@ test.afterEach(async () => {
   server = undefined
 })
 
-const networks = async (url: string) => z.array(NetworkSchema).parse(await api(url, 'GET', '/networks'))
-const nodes = async (url: string) => z.array(NodeWithAddressesSchema).parse(await api(url, 'GET', '/nodes'))
+const networks = async (url: ApiServer) => z.array(NetworkSchema).parse(await api(url, 'GET', '/networks'))
+const nodes = async (url: ApiServer) => z.array(NodeWithAddressesSchema).parse(await api(url, 'GET', '/nodes'))
 
 test('walks the wizard: refusals by their fields with nothing created, then confirm shows the committed system deployment', async ({ page }, testInfo) => {
   server = await startHeadlessServer({ args: ['--wizard'] })
-  const url = server.url
+  const url = server
   expect(SetupStateSchema.parse(await api(url, 'GET', '/setup')).state).toBe('pending')
   await openApp(page, url)
 
@@ -120,10 +120,10 @@ test('walks the wizard: refusals by their fields with nothing created, then conf
 
 test('a window waiting in the wizard shows the main window once the setup is completed elsewhere', async ({ page }) => {
   server = await startHeadlessServer({ args: ['--wizard'] })
-  await openApp(page, server.url)
+  await openApp(page, server)
   await expect(page.getByRole('heading', { name: 'Step 1 of 4: Interface' })).toBeVisible()
-  const proposal = SetupStateSchema.parse(await api(server.url, 'GET', '/setup')).proposal
-  await api(server.url, 'POST', '/setup', { ...proposal, admin_name: 'elsewhere' })
+  const proposal = SetupStateSchema.parse(await api(server, 'GET', '/setup')).proposal
+  await api(server, 'POST', '/setup', { ...proposal, admin_name: 'elsewhere' })
   await expect(deploymentButton(page, 'system')).toBeVisible()
   await expect(page.getByRole('heading', { name: /^Step/ })).toHaveCount(0)
 })
@@ -149,7 +149,7 @@ test.describe('on an interface (root)', () => {
     blocker = held
     await new Promise<void>((resolve) => held.listen(8702, link?.hostAddress, resolve))
     server = await startHeadlessServer({ args: ['--wizard'] })
-    await openApp(page, server.url)
+    await openApp(page, server)
     await page.getByRole('radio', { name: new RegExp(`^${link.hostIf}\\b`) }).check()
     await page.getByRole('button', { name: 'Next' }).click()
     await expect(page.getByLabel('IPv4 subnet')).toHaveValue(link.subnet)
@@ -163,6 +163,6 @@ test.describe('on an interface (root)', () => {
     await expect(page.getByTestId('boot-error')).not.toContainText('..')
     await expect(deploymentButton(page, 'system')).toBeVisible()
     await attachScreenshot(page, testInfo, 'boot-error')
-    expect(SetupStateSchema.parse(await api(server.url, 'GET', '/setup')).boot).toMatchObject({ interface: link.hostIf, url: null })
+    expect(SetupStateSchema.parse(await api(server, 'GET', '/setup')).boot).toMatchObject({ interface: link.hostIf, url: null })
   })
 })

@@ -2,11 +2,14 @@
 // each acquired into one DisposableStore that unwinds in reverse on failure and on stop.
 // Transports (HTTP, IPC) are attached by the entry points (cli/, electron/). Nothing here runs at
 // import time.
+import { join } from 'node:path'
 import { DisposableStore, toDisposable } from './base/lifecycle'
+import { createPrivateFile, makePrivateTree } from './base/private-files'
 import { messageOf } from './base/error-message'
 import type { Logger } from './base/log'
 import { Annealer } from './annealer/annealer'
 import { RoleHookRunner } from './annealer/role-hooks'
+import { readOrCreateApiToken } from './api/api-token'
 import { createHandlers } from './api/handlers'
 import type { Handlers } from './api/operations'
 import { startBarclamps, type BarclampModule } from './barclamps/barclamp-module'
@@ -32,7 +35,7 @@ import { TestJig } from './jigs/test-jig'
 import { BootRouter } from './services/http/boot-router'
 import { interfaceAddress } from './services/net/interface-address'
 import { chosenInterface, SetupWizard, type BootControl } from './setup/setup-wizard'
-import { openStore, type Store } from './store/store'
+import { openStore, SQLITE_FILE_NAME, type Store } from './store/store'
 
 export const VERSION = '0.1.0'
 
@@ -79,6 +82,8 @@ export interface CrowbarApp {
   readonly bootRoutes: BootRouter
   /** The admin SSH key pair (created on first start, private key 0600 in the data directory). */
   readonly adminKeys: AdminKeyPair
+  /** What the HTTP transport requires as `Authorization: Bearer` (`<data-dir>/api-token`, 0600). */
+  readonly apiToken: string
   readonly hostKeys: HostKeyPins
   /** The boot services while they run (they may start later, when the install wizard is completed). */
   readonly boot: BootServices | undefined
@@ -102,6 +107,11 @@ export async function startApp(options: AppOptions): Promise<CrowbarApp> {
 
 async function compose(options: AppOptions, owned: DisposableStore): Promise<CrowbarApp> {
   const { logger } = options
+  // The data directory is its user's alone: 0700, every file 0600, the SQLite file created 0600
+  // before SQLite opens it (its -wal and -shm files take the database file's mode).
+  await makePrivateTree(options.dataDir)
+  if (!options.databaseUrl) await createPrivateFile(join(options.dataDir, SQLITE_FILE_NAME))
+  const apiToken = await readOrCreateApiToken(options.dataDir)
   const store = await openStore({ dataDir: options.dataDir, databaseUrl: options.databaseUrl })
   owned.add(toDisposable(() => store.close()))
   const feed = new ChangeFeed()
@@ -226,6 +236,7 @@ async function compose(options: AppOptions, owned: DisposableStore): Promise<Cro
     hooks,
     bootRoutes,
     adminKeys,
+    apiToken,
     hostKeys,
     get boot() {
       return booting.services

@@ -54,7 +54,7 @@ export async function startLabApp(o: LabAppOptions): Promise<LabApp> {
     return stopping
   }
 
-  const url = await new Promise<string>((resolve, reject) => {
+  const printed = await new Promise<string>((resolve, reject) => {
     let out = ''
     const timer = setTimeout(() => reject(new Error(`crowbar serve printed no "listening on" within ${READY_TIMEOUT_MS / 1000} s (log: ${o.logPath})`)), READY_TIMEOUT_MS)
     child.stdout?.setEncoding('utf8')
@@ -63,7 +63,7 @@ export async function startLabApp(o: LabAppOptions): Promise<LabApp> {
       const match = /listening on (http:\/\/\S+)/.exec(out)
       if (match?.[1]) {
         clearTimeout(timer)
-        resolve(match[1].replace(/\/$/, ''))
+        resolve(match[1])
       }
     })
     child.once('exit', (code, sig) => {
@@ -75,8 +75,15 @@ export async function startLabApp(o: LabAppOptions): Promise<LabApp> {
     throw err
   })
 
+  // The printed URL carries the API token in its fragment: every call sends it as a bearer token.
+  const parsed = /^(http:\/\/[^/#]+)\/?#token=([0-9a-f]+)$/.exec(printed)
+  if (!parsed?.[1] || !parsed[2]) {
+    await stop()
+    throw new Error(`crowbar serve printed "${printed}", not a URL with #token=`)
+  }
+  const [, url, token] = parsed
   const request = async <T>(method: 'GET' | 'POST', path: string, payload?: unknown): Promise<T> => {
-    const args = ['-sS', '--max-time', '10', '-w', '\n%{http_code}']
+    const args = ['-sS', '--max-time', '10', '-w', '\n%{http_code}', '-H', `Authorization: Bearer ${token}`]
     if (method === 'POST') args.push('-X', 'POST', '-H', 'Content-Type: application/json', '--data-binary', JSON.stringify(payload ?? {}))
     const r = await o.network.exec('curl', [...args, `${url}${path}`], 15_000)
     const body = r.stdout.replace(/\n(\d{3})$/, '')

@@ -16,10 +16,11 @@ interface JobView {
   state: string
 }
 
-async function api(base: string, method: string, path: string, body?: unknown): Promise<unknown> {
-  const res = await fetch(`${base}/api/v2${path}`, {
+async function api(base: Pick<HeadlessServer, 'url' | 'token'>, method: string, path: string, body?: unknown): Promise<unknown> {
+  const auth = { Authorization: `Bearer ${base.token}` }
+  const res = await fetch(`${base.url}/api/v2${path}`, {
     method,
-    headers: method === 'GET' ? {} : { 'Content-Type': 'application/json' },
+    headers: method === 'GET' ? auth : { ...auth, 'Content-Type': 'application/json' },
     body: method === 'GET' ? undefined : JSON.stringify(body ?? {})
   })
   const text = await res.text()
@@ -48,7 +49,7 @@ describe('annealer crash recovery', () => {
   it('finishes every one of 200 noderoles after a SIGKILL mid-run, losing no job', async () => {
     dataDir = await mkdtemp(join(tmpdir(), 'crowbar-crash-'))
     server = await startHeadlessServer({ dataDir, fromSource: true, env: { ...process.env, CROWBAR_LOG_LEVEL: 'warn' } })
-    const base = server.url
+    const base = server
     await api(base, 'POST', '/barclamps', {
       name: 'chain',
       roles: Array.from({ length: 10 }, (_, i) => ({
@@ -77,7 +78,8 @@ describe('annealer crash recovery', () => {
     expect(activeAtKill).toBeLessThan(200)
 
     server = await startHeadlessServer({ dataDir, fromSource: true, env: { ...process.env, CROWBAR_LOG_LEVEL: 'warn' } })
-    const again = server.url
+    // The same data directory, so the same token.
+    const again = server
     await waitFor('all 200 noderoles active after restart', 60_000, async () => {
       const nrs = (await api(again, 'GET', `/noderoles?deployment_id=${lab.id}`)) as NodeRoleView[]
       return nrs.every((n) => n.state === 'active') ? true : undefined

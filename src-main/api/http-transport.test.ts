@@ -13,9 +13,12 @@ interface Reply {
   json: unknown
 }
 
+/** The test app's API token: every call carries it (http-transport-auth.test.ts tries without). */
+let token = ''
+
 function call(port: number, method: string, path: string, body?: string, headers: Record<string, string> = {}): Promise<Reply> {
   return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, method, path, headers, timeout: 5000 }, (res) => {
+    const req = request({ host: '127.0.0.1', port, method, path, headers: { Authorization: `Bearer ${token}`, ...headers }, timeout: 5000 }, (res) => {
       const chunks: Buffer[] = []
       res.on('data', (c: Buffer) => chunks.push(c))
       res.on('end', () => {
@@ -48,6 +51,7 @@ describe('HTTP transport (headless mode)', () => {
 
   beforeEach(async () => {
     app = await startTestApp('sqlite')
+    token = app.apiToken
     rendererDir = await mkdtemp(join(tmpdir(), 'crowbar-renderer-'))
     await mkdir(join(rendererDir, 'assets'))
     await writeFile(join(rendererDir, 'index.html'), '<!doctype html><title>Crowbar Desktop</title>')
@@ -57,6 +61,7 @@ describe('HTTP transport (headless mode)', () => {
       feed: app.feed,
       rendererDir,
       port: 0,
+      apiToken: app.apiToken,
       onInternalError: (err) => internalErrors.push(err)
     })
     await http.start()
@@ -143,7 +148,7 @@ describe('HTTP transport (headless mode)', () => {
 
   it('streams change events to subscribers', async () => {
     const received = new Promise<string>((resolve, reject) => {
-      const req = request({ host: '127.0.0.1', port, path: '/api/v2/events' }, (res) => {
+      const req = request({ host: '127.0.0.1', port, path: '/api/v2/events', headers: { Authorization: `Bearer ${token}` } }, (res) => {
         let buf = ''
         res.on('data', (c: Buffer) => {
           buf += c.toString('utf8')

@@ -1,11 +1,13 @@
 // The contract over HTTP for headless mode: JSON REST under /api/v2, a server-sent event stream of
 // changes, and the built renderer. Listens on loopback only.
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { ChangeFeed } from '../domain/change-feed'
+import { bearerMatches } from './api-token'
 import { bodyless, coerceScalar, EVENTS_PATH, matchRoute, API_PREFIX } from './http-routes'
 import { failure, invokeOperation, type Handlers, type OperationResult } from './operations'
 import { serveStatic } from './static-files'
+import { createBoundedServer, parseBoundedJson, type HttpLimits } from '../base/http-limits'
 import { listenTcp } from '../base/socket-ready'
 
 export interface HttpTransportOptions {
@@ -15,11 +17,37 @@ export interface HttpTransportOptions {
   readonly rendererDir?: string | undefined
   readonly port: number
   readonly host?: string
+  /** Every API request but the health check must send `Authorization: Bearer <apiToken>`. */
+  readonly apiToken: string
   readonly onInternalError: (err: unknown, operation: string) => void
 }
 
 const MAX_BODY_BYTES = 1024 * 1024
+/**
+ * The operator API is on loopback, for one user's window and scripts: generous counts, but the
+ * same refusals as the rack's server (a 100 KB head gets 431, a body nested deeper than any
+ * request needs gets 400), and idle connections closed. Event streams send a heartbeat every 15 s,
+ * well inside the idle timeout.
+ */
+const LIMITS: HttpLimits = {
+  maxConnections: 256,
+  maxConnectionsPerAddress: 256,
+  maxHeaderBytes: 16 * 1024,
+  headersTimeoutMs: 20_000,
+  requestTimeoutMs: 60_000,
+  keepAliveTimeoutMs: 5_000,
+  idleTimeoutMs: 60_000,
+  maxJsonDepth: 64
+}
 const HEARTBEAT_MS = 15_000
+/**
+ * Event frames an event-stream client has not read yet. Past this it is not reading (a stalled
+ * tab, a stopped process): it is dropped, and reloads what it missed when it reconnects.
+ */
+export const MAX_STREAM_BACKLOG_BYTES = 1024 * 1024
+/** Event streams at once (a window or two and some scripts): with the backlog bound, at most 32 MB. */
+export const MAX_STREAMS = 32
+const HEALTH_PATH = `${API_PREFIX}/health`
 
 /** Sent with every response: the page may load only its own scripts and talk only to this server. */
 export const CONTENT_SECURITY_POLICY =
@@ -38,13 +66,18 @@ export class HttpTransport {
     return this.boundPort
   }
 
+  /** Event-stream clients connected now. */
+  get streamCount(): number {
+    return this.streams.size
+  }
+
   get url(): string {
     return `http://${this.options.host ?? '127.0.0.1'}:${this.boundPort}`
   }
 
   async start(): Promise<void> {
     if (this.server) return
-    const server = createServer((req, res) => {
+    const server = createBoundedServer(LIMITS, (_status, message) => JSON.stringify({ error: { kind: 'invalid', message } }), (req, res) => {
       this.handle(req, res).catch((err: unknown) => {
         this.options.onInternalError(err, `${req.method} ${req.url}`)
         if (!res.headersSent) send(res, failure('internal', 'the request failed unexpectedly'))
@@ -54,13 +87,8 @@ export class HttpTransport {
     this.server = server
     await listenTcp(server, { port: this.options.port, host: this.options.host ?? '127.0.0.1' })
     this.boundPort = (server.address() as AddressInfo).port
-    this.unsubscribe = this.options.feed.subscribe((event) => {
-      const frame = `event: change\ndata: ${JSON.stringify(event)}\n\n`
-      for (const res of this.streams) res.write(frame)
-    })
-    this.heartbeat = setInterval(() => {
-      for (const res of this.streams) res.write(': keep-alive\n\n')
-    }, HEARTBEAT_MS)
+    this.unsubscribe = this.options.feed.subscribe((event) => this.broadcast(`event: change\ndata: ${JSON.stringify(event)}\n\n`))
+    this.heartbeat = setInterval(() => this.broadcast(': keep-alive\n\n'), HEARTBEAT_MS)
     this.heartbeat.unref()
   }
 
@@ -86,11 +114,27 @@ export class HttpTransport {
       return
     }
     const url = new URL(req.url ?? '/', 'http://127.0.0.1')
+    const isApi = url.pathname === API_PREFIX || url.pathname.startsWith(`${API_PREFIX}/`)
+    // Another local user reaches 127.0.0.1 as easily as we do: only the token's holder drives the
+    // API. The health check stays open (it says nothing but the version and store kind).
+    if (isApi && !(url.pathname === HEALTH_PATH && req.method === 'GET') && !bearerMatches(req.headers.authorization, this.options.apiToken)) {
+      res.setHeader('WWW-Authenticate', 'Bearer realm="crowbar"')
+      send(
+        res,
+        failure(
+          'unauthorized',
+          req.headers.authorization === undefined
+            ? 'this API needs its token: send Authorization: Bearer <the token in the data directory\'s api-token file>; in a browser, open the URL `crowbar serve` printed (it carries the token)'
+            : 'the API token does not match the one in the data directory\'s api-token file'
+        )
+      )
+      return
+    }
     if (url.pathname === EVENTS_PATH && req.method === 'GET') {
       this.openStream(res)
       return
     }
-    if (url.pathname === API_PREFIX || url.pathname.startsWith(`${API_PREFIX}/`)) {
+    if (isApi) {
       await this.handleApi(req, res, url)
       return
     }
@@ -102,7 +146,14 @@ export class HttpTransport {
   }
 
   private async handleApi(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
-    const matched = matchRoute(req.method ?? 'GET', url.pathname)
+    let matched: ReturnType<typeof matchRoute>
+    try {
+      matched = matchRoute(req.method ?? 'GET', url.pathname)
+    } catch {
+      // decodeURIComponent on a path parameter such as %E0%A4%A.
+      send(res, failure('invalid', 'the path is not valid percent-encoding (UTF-8 bytes as %XX)'))
+      return
+    }
     if (!matched) {
       send(res, failure('not_found', `no API route ${url.pathname}`))
       return
@@ -138,6 +189,10 @@ export class HttpTransport {
   }
 
   private openStream(res: ServerResponse): void {
+    if (this.streams.size >= MAX_STREAMS) {
+      send(res, failure('rate_limited', `${MAX_STREAMS} event streams are open already; close one (another window or script) and retry`))
+      return
+    }
     res.writeHead(200, {
       'Content-Type': 'text/event-stream',
       'Cache-Control': 'no-cache',
@@ -146,6 +201,18 @@ export class HttpTransport {
     res.write(': connected\n\n')
     this.streams.add(res)
     res.on('close', () => this.streams.delete(res))
+  }
+
+  /** One frame to every stream; a stream whose unread backlog passed the bound is dropped. */
+  private broadcast(frame: string): void {
+    for (const res of this.streams) {
+      if (res.writableLength > MAX_STREAM_BACKLOG_BYTES) {
+        this.streams.delete(res)
+        res.destroy()
+        continue
+      }
+      res.write(frame)
+    }
   }
 }
 
@@ -171,9 +238,6 @@ async function readJson(
   }
   const text = Buffer.concat(chunks).toString('utf8')
   if (text.trim() === '') return { ok: true, value: {} }
-  try {
-    return { ok: true, value: JSON.parse(text) as unknown }
-  } catch (err) {
-    return { ok: false, status: 400, message: `the body is not valid JSON: ${(err as Error).message}` }
-  }
+  const parsed = parseBoundedJson(text, LIMITS.maxJsonDepth)
+  return parsed.ok ? parsed : { ok: false, status: 400, message: parsed.message }
 }

@@ -98,6 +98,8 @@ function rendererDir(): string | undefined {
 }
 
 async function serve(args: ServeArgs): Promise<void> {
+  // Whatever this process creates (the store's journal files, keys, tokens) is its user's alone.
+  process.umask(0o077)
   const logger = createRootLogger()
   const app = await startApp({
     dataDir: args.dataDir,
@@ -113,6 +115,7 @@ async function serve(args: ServeArgs): Promise<void> {
     feed: app.feed,
     rendererDir: rendererDir(),
     port: args.port,
+    apiToken: app.apiToken,
     onInternalError: (err, operation) => logger.error({ err, operation }, 'operation failed')
   })
   try {
@@ -123,7 +126,9 @@ async function serve(args: ServeArgs): Promise<void> {
     if (code === 'EADDRINUSE') throw new UsageError(`port ${args.port} is in use on 127.0.0.1; choose another with --port (0 picks a free one)`)
     throw err
   }
-  process.stdout.write(`listening on ${http.url}\n`)
+  // The browser UI gets the token once, in the URL's fragment (never sent to the server, never in
+  // its logs); it keeps it for the tab's session.
+  process.stdout.write(`listening on ${http.url}/#token=${app.apiToken}\n`)
   let stopping = false
   const shutdown = (signal: string): void => {
     if (stopping) return

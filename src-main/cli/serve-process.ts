@@ -17,6 +17,10 @@ const STDERR_TAIL_CHARS = 4_000
 export interface HeadlessServer {
   /** Base URL, e.g. http://127.0.0.1:40123 (no trailing slash). */
   readonly url: string
+  /** The API token (`Authorization: Bearer`), read from the printed URL's `#token=`. */
+  readonly token: string
+  /** The URL as printed, token included: what a browser opens. */
+  readonly openUrl: string
   readonly pid: number
   readonly dataDir: string
   /** SIGTERM, SIGKILL after 5 s if still running, wait for exit, remove an own data dir. Idempotent. */
@@ -80,9 +84,11 @@ export async function startHeadlessServer(options: HeadlessServerOptions = {}): 
   }
 
   try {
-    const url = await waitForListening(child, () => stderrTail)
+    const openUrl = await waitForListening(child, () => stderrTail)
     if (child.pid === undefined) throw new Error('crowbar serve started without a PID')
-    return { url, pid: child.pid, dataDir, stop, kill }
+    const printed = /^(http:\/\/[^/#]+)\/?#token=([0-9a-f]+)$/.exec(openUrl)
+    if (!printed?.[1] || !printed[2]) throw new Error(`crowbar serve printed "${openUrl}", not a URL with #token=`)
+    return { url: printed[1], token: printed[2], openUrl, pid: child.pid, dataDir, stop, kill }
   } catch (err) {
     await stop()
     throw err
@@ -117,7 +123,7 @@ function waitForListening(child: ReturnType<typeof spawn>, stderrTail: () => str
       const match = /^listening on (http:\/\/\S+)\s*$/m.exec(buffered)
       if (match?.[1]) {
         cleanup()
-        resolve(match[1].replace(/\/$/, ''))
+        resolve(match[1])
       } else if (buffered.length > 64_000) {
         buffered = buffered.slice(-1_000)
       }

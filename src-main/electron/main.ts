@@ -47,6 +47,8 @@ function createWindow(transport: IpcTransport): BrowserWindow {
 }
 
 async function run(): Promise<void> {
+  // Whatever this process creates in the data directory is its user's alone (DESIGN.md §10).
+  process.umask(0o077)
   await app.whenReady()
   session.defaultSession.webRequest.onHeadersReceived((details, callback) => {
     callback({ responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [CONTENT_SECURITY_POLICY] } })

@@ -5,6 +5,8 @@ import { ChangeEventSchema, type ChangeEvent } from '../../src-main/model'
 import { OPERATION_NAMES, type CrowbarApi, type OperationName } from '../../src-main/api/contract'
 import { ApiErrorSchema } from '../../src-main/model'
 import { EVENTS_PATH, requestFor } from '../../src-main/api/http-routes'
+import { forgetApiToken, takeApiToken } from './api-token'
+import { readEventStream } from './event-stream-reader'
 
 const STREAM_RETRY_MS = 3000
 
@@ -71,7 +73,8 @@ function ipcClient(bridge: PreloadBridge): Client {
   }
 }
 
-function httpClient(base: string): Client {
+function httpClient(base: string, token: string): Client {
+  const auth = { Authorization: `Bearer ${token}` }
   return {
     api: buildApi(async (name, input) => {
       const req = requestFor(name, input)
@@ -79,7 +82,7 @@ function httpClient(base: string): Client {
       try {
         res = await fetch(base + req.url, {
           method: req.method,
-          headers: req.body === undefined ? {} : { 'Content-Type': 'application/json' },
+          headers: req.body === undefined ? auth : { ...auth, 'Content-Type': 'application/json' },
           body: req.body
         })
       } catch {
@@ -90,38 +93,48 @@ function httpClient(base: string): Client {
       return body
     }),
     subscribe(listener, onConnected, onDisconnected) {
-      const onChange = (message: MessageEvent<string>): void => {
-        try {
-          const parsed = ChangeEventSchema.safeParse(JSON.parse(message.data))
-          if (parsed.success) listener(parsed.data)
-        } catch {
-          // A malformed frame is dropped; the next change brings fresh state anyway.
+      const aborter = new AbortController()
+      let retry: ReturnType<typeof setTimeout> | undefined
+      const handlers = {
+        onOpen: () => onConnected?.(),
+        onEvent: (event: string, data: string) => {
+          if (event !== 'change') return
+          try {
+            const parsed = ChangeEventSchema.safeParse(JSON.parse(data))
+            if (parsed.success) listener(parsed.data)
+          } catch {
+            // A malformed frame is dropped; the next change brings fresh state anyway.
+          }
         }
       }
-      let source: EventSource | undefined
-      let retry: ReturnType<typeof setTimeout> | undefined
-      let stopped = false
       const open = (): void => {
-        const s = new EventSource(base + EVENTS_PATH)
-        source = s
-        s.addEventListener('open', () => onConnected?.())
-        s.addEventListener('change', onChange)
-        s.addEventListener('error', () => {
+        void readEventStream(base + EVENTS_PATH, auth, handlers, aborter.signal).then((status) => {
+          if (aborter.signal.aborted) return
+          if (status === 401) {
+            // The server does not know this token (a new data directory): ask for the printed URL.
+            forgetApiToken(window.sessionStorage)
+            window.location.reload()
+            return
+          }
           onDisconnected?.()
-          // The browser retries a dropped stream by itself, but gives up on an HTTP error: start over.
-          if (s.readyState === EventSource.CLOSED && !stopped) retry = setTimeout(open, STREAM_RETRY_MS)
+          retry = setTimeout(open, STREAM_RETRY_MS)
         })
       }
       open()
       return () => {
-        stopped = true
+        aborter.abort()
         if (retry !== undefined) clearTimeout(retry)
-        source?.close()
       }
     }
   }
 }
 
-export function createClient(): Client {
-  return window.crowbar ? ipcClient(window.crowbar) : httpClient('')
+/**
+ * The client for this window: IPC inside Electron; HTTP with the tab's API token in a browser.
+ * Null in a browser tab that has no token (opened without the URL `crowbar serve` printed).
+ */
+export function createClient(): Client | null {
+  if (window.crowbar) return ipcClient(window.crowbar)
+  const token = takeApiToken(window.location, window.history, window.sessionStorage)
+  return token ? httpClient('', token) : null
 }

@@ -74,7 +74,7 @@ async function loadPair(privateKeyPath: string, privateKey: string): Promise<Adm
   const publicText = await readOptional(publicKeyPath)
   if (publicText === undefined) {
     // Derived from the private key, so re-creating it is always safe.
-    await writeFile(publicKeyPath, `${publicKey}\n`, { mode: 0o644 })
+    await writeFile(publicKeyPath, `${publicKey}\n`, { mode: 0o600 })
   } else if (!sameKey(publicText, parsed)) {
     throw new AdminKeyError(
       `the admin SSH public key ${publicKeyPath} does not match the private key ${privateKeyPath}: ` +
