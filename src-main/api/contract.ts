@@ -143,6 +143,13 @@ export const contract = {
     output: z.object({ forgotten: z.number().int() }),
     summary: 'Forget the pinned SSH host key of a reinstalled node (the next contact pins the new one)'
   }),
+  resetNodeSecret: op({
+    method: 'POST',
+    path: '/nodes/:id/reset-secret',
+    input: ById,
+    output: z.object({ id: Id, reset: z.boolean() }),
+    summary: "Forget a node's node-facing API secret: the machine's next registration (booted afresh into discovery) claims the node and gets a new one"
+  }),
   deleteNode: op({ method: 'DELETE', path: '/nodes/:id', input: ById, output: z.object({ deleted: Id }), summary: 'Delete a node and its noderoles' }),
 
   listNodeRoles: op({

@@ -18,6 +18,7 @@ import { conflict } from '../model/errors'
 import { allocateNodeAddresses, nodeAddresses } from '../barclamps/network/allocations'
 import { createNetwork, deleteNetwork, getNetwork, listNetworks, updateNetwork } from '../barclamps/network/networks'
 import { transact } from '../domain/context'
+import { resetNodeSecret } from '../barclamps/provisioner/node-credentials'
 import { nodeRow } from '../domain/nodes'
 import type { Node } from '../model'
 import type { HostKeyPins } from '../jigs/ssh/host-key-pins'
@@ -67,6 +68,12 @@ export function createHandlers(ctx: DomainContext, info: HandlerInfo): Handlers 
       await nodeRow(db, id)
       if (!info.hostKeys) throw conflict('SSH host keys are not managed by this process')
       return { forgotten: await info.hostKeys.forget(id) }
+    },
+    resetNodeSecret: async ({ id }) => {
+      const node = await nodeRow(db, id)
+      if (node.admin === 1) throw conflict(`node ${node.name} is the admin node: it has no node-facing API secret`)
+      await resetNodeSecret(db, id)
+      return { id, reset: true }
     },
     listNodeRoles: (filter) => listNodeRoles(db, filter),
     getNodeRole: ({ id }) => getNodeRoleDetail(db, id),

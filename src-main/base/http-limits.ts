@@ -144,7 +144,7 @@ export function createBoundedServer(limits: HttpLimits, errorBody: ErrorBody, li
 }
 
 /** IPv4 clients of a dual-stack socket appear as ::ffff:a.b.c.d; they are counted as a.b.c.d. */
-function sourceAddress(remote: string | undefined): string {
+export function sourceAddress(remote: string | undefined): string {
   if (!remote) return ''
   return remote.startsWith('::ffff:') && remote.includes('.') ? remote.slice('::ffff:'.length) : remote
 }

@@ -65,7 +65,7 @@ describe('boot services on an interface', () => {
     const mac = '52:54:00:c0:ff:ee'
     const body = JSON.stringify({ macs: [mac], cpus: 2, memory_mb: 1024, disks: [{ name: 'vda', size_bytes: 8e9 }] })
     const reg = await link.exec('curl', ['-sS', '-X', 'POST', '-H', 'Content-Type: application/json', '-d', body, `${http}/api/node/register`])
-    const registered = JSON.parse(reg.stdout) as { node_id: number; name: string; admin_public_key: string }
+    const registered = JSON.parse(reg.stdout) as { node_id: number; name: string; admin_public_key: string; secret: string }
     expect(registered.name).toBe('d52-54-00-c0-ff-ee.lab.test')
     expect(registered.admin_public_key).toBe(app.adminKeys.publicKey.trim())
     const node = (await app.handlers.listNodes({})).find((n) => n.id === registered.node_id)
@@ -89,7 +89,7 @@ describe('boot services on an interface', () => {
     const first = await link.exec('curl', ['-sS', `${http}/boot/52%3A54%3A00%3Ac0%3Aff%3Aee.ipxe`])
     expect((await link.exec('curl', ['-sS', `${http}/boot/${mac}.ipxe`])).stdout).toBe(first.stdout)
     expect(first.stdout).toMatch(`kernel ${http}/files/discovery/vmlinuz initrd=initrd.img`)
-    const set = await link.exec('curl', ['-sS', '-X', 'POST', '-H', 'Content-Type: application/json', '-d', '{"bootenv":"local"}', `${http}/api/node/${registered.node_id}/bootenv`])
+    const set = await link.exec('curl', ['-sS', '-X', 'POST', '-H', 'Content-Type: application/json', '-H', `Authorization: Bearer ${registered.secret}`, '-d', '{"bootenv":"local"}', `${http}/api/node/${registered.node_id}/bootenv`])
     expect(JSON.parse(set.stdout)).toEqual({ id: registered.node_id, bootenv: 'local' })
     // local: BIOS iPXE exits to the disk; UEFI iPXE chains the local-boot loader (exit if it fails).
     expect((await link.exec('curl', ['-sS', `${http}/boot/52-54-00-c0-ff-ee.ipxe`])).stdout).toBe(

@@ -93,6 +93,9 @@ export interface NodesTable {
   created_at: string
   updated_at: string
   last_seen_at: ColumnType<string | null, string | null | undefined, string | null>
+  /** SHA-256 (hex) of the node's node-facing API secret; null when it has none. */
+  api_secret_hash: ColumnType<string | null, string | null | undefined, string | null>
+  api_secret_issued_at: ColumnType<string | null, string | null | undefined, string | null>
 }
 
 export interface NodeRolesTable {

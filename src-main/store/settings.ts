@@ -15,7 +15,14 @@ export const SETTING = {
   /** The cluster's 40-bit ULA global ID, 10 hex digits, chosen once. */
   ulaGlobalId: 'network.ula_global_id',
   /** The site's package mirror for OS installs (a URL), when the operator set one. */
-  provisionerMirror: 'provisioner.mirror'
+  provisionerMirror: 'provisioner.mirror',
+  /** The key (64 hex digits) answer-file installers' install tokens are made with; chosen once. */
+  nodeInstallKey: 'provisioner.install_key',
+  /**
+   * How many discovered nodes may wait for the operator (bound in no deployment but the system
+   * one) before registrations of new machines are refused (a positive integer; default 32).
+   */
+  maxUnapprovedNodes: 'provisioner.max_unapproved_nodes'
 } as const
 export type SettingKey = (typeof SETTING)[keyof typeof SETTING]
 

@@ -106,7 +106,14 @@ fi
 log "node-facing API at $API"
 
 # One request, bounded: busybox 1.35's `wget -T` crashes, so `timeout` bounds it instead.
-http_post() { timeout 20 wget -q -O "$3" --header 'Content-Type: application/json' --post-data "$2" "$API$1"; }
+# Once registered, every call carries the node's secret (the node-facing API lets it touch only its own record).
+http_post() {
+  if [ -s /run/crowbar-node-secret ]; then
+    timeout 20 wget -q -O "$3" --header 'Content-Type: application/json' --header "Authorization: Bearer $(cat /run/crowbar-node-secret)" --post-data "$2" "$API$1"
+  else
+    timeout 20 wget -q -O "$3" --header 'Content-Type: application/json' --post-data "$2" "$API$1"
+  fi
+}
 http_get() { timeout 20 wget -q -O "$2" "$API$1"; }
 with_retries() {
   n=0
@@ -145,6 +152,12 @@ with_retries http_post /api/node/register "$registration" /run/registered.json |
 NODE_ID="$(sed -n 's/.*"node_id":\([0-9]*\).*/\1/p' /run/registered.json)"
 NODE_NAME="$(sed -n 's/.*"name":"\([^"]*\)".*/\1/p' /run/registered.json)"
 [ -n "$NODE_ID" ] || fail_forever "the API's answer has no node_id: $(cat /run/registered.json)"
+# The node's secret, given once at registration: kept in RAM (0600) for the later calls and, by the
+# OS install, on the installed system. Never logged.
+NODE_SECRET="$(sed -n 's/.*"secret":"\([0-9a-f]*\)".*/\1/p' /run/registered.json)"
+[ -n "$NODE_SECRET" ] || fail_forever "the API gave no node secret (node $NODE_ID already had one: the operator resets it, POST /api/v2/nodes/$NODE_ID/reset-secret, or deletes the node)"
+(umask 077 && printf '%s\n' "$NODE_SECRET" >/run/crowbar-node-secret)
+sed -i 's/"secret":"[0-9a-f]*"/"secret":"(kept in \/run\/crowbar-node-secret)"/' /run/registered.json
 log "registered as node $NODE_ID ($NODE_NAME)"
 [ -n "$NODE_NAME" ] && hostname "${NODE_NAME%%.*}"
 

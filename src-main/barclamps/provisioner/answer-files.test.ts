@@ -29,7 +29,8 @@ const NODE: AnswerInputs = {
   ipv6: { address: 'fd12:3456:789a:1::8a2e:370:7334', prefixLength: 64 },
   adminPublicKey: `${KEY}\n`,
   disk: '/dev/vda',
-  bootenvUrl: 'http://192.168.124.10:8702/api/node/7/bootenv'
+  bootenvUrl: 'http://192.168.124.10:8702/api/node/7/bootenv',
+  bootenvToken: 'ab'.repeat(32)
 }
 const with_ = (change: Partial<AnswerInputs>): AnswerInputs => ({ ...NODE, ...change })
 
@@ -97,7 +98,7 @@ describe('the preseed', () => {
     expect(late).toContain(`echo '${KEY}' > /target/root/.ssh/authorized_keys`)
     expect(late).toContain("echo 'PasswordAuthentication no' > /target/etc/ssh/sshd_config.d/crowbar.conf")
     expect(late).toMatch(
-      / && in-target wget -q -O \/dev\/null --header 'Content-Type: application\/json' --post-data '\{"bootenv":"local"\}' 'http:\/\/192\.168\.124\.10:8702\/api\/node\/7\/bootenv'$/
+      / && in-target wget -q -O \/dev\/null --header 'Content-Type: application\/json' --header 'Authorization: Bearer (ab){32}' --post-data '\{"bootenv":"local"\}' 'http:\/\/192\.168\.124\.10:8702\/api\/node\/7\/bootenv'$/
     )
   })
 
@@ -206,8 +207,8 @@ describe('the autoinstall', () => {
     const late = autoinstallConfig(NODE)['late-commands']
     expect(late).toEqual(expect.arrayContaining([`echo '${KEY}' > /target/root/.ssh/authorized_keys`]))
     expect(Array.isArray(late) && late.at(-1)).toBe(
-      `wget -q -O /dev/null --header 'Content-Type: application/json' --post-data '{"bootenv":"local"}' 'http://192.168.124.10:8702/api/node/7/bootenv' || ` +
-        `curl -fsS -o /dev/null -H 'Content-Type: application/json' --data '{"bootenv":"local"}' 'http://192.168.124.10:8702/api/node/7/bootenv'`
+      `wget -q -O /dev/null --header 'Content-Type: application/json' --header 'Authorization: Bearer ${'ab'.repeat(32)}' --post-data '{"bootenv":"local"}' 'http://192.168.124.10:8702/api/node/7/bootenv' || ` +
+        `curl -fsS -o /dev/null -H 'Content-Type: application/json' -H 'Authorization: Bearer ${'ab'.repeat(32)}' --data '{"bootenv":"local"}' 'http://192.168.124.10:8702/api/node/7/bootenv'`
     )
   })
 

@@ -30,6 +30,8 @@ export interface AnswerInputs {
   readonly timezone?: string | undefined
   /** The node-facing API's set-bootenv URL: the installer's last step POSTs {"bootenv":"local"} there. */
   readonly bootenvUrl: string
+  /** What that call sends as `Authorization: Bearer`: the node's install token for this bootenv (hex). */
+  readonly bootenvToken: string
 }
 
 /** Block devices that are never an install target: software RAID, device mapper, optical, loop, zram, ramdisks. */
@@ -145,18 +147,19 @@ function check(node: AnswerInputs): Checked {
   const timezone = node.timezone ?? 'UTC'
   if (!TIMEZONE.test(timezone)) fail(`time zone ${show(timezone)} is not a tz database name such as UTC or Europe/Berlin`)
   if (!URL_CHARS.test(node.bootenvUrl) || !/^https?:\/\//.test(node.bootenvUrl)) fail(`set-bootenv URL ${show(node.bootenvUrl)} is not a plain http(s) URL`)
+  if (!/^[0-9a-f]{32,128}$/.test(node.bootenvToken)) fail('the install token is not hex')
   return { ...node, adminPublicKey: key, timezone }
 }
 
 const BOOTENV_LOCAL = '{"bootenv":"local"}'
 
 /** The installer's last call, with the flags GNU wget and busybox wget (long options) share. */
-export function wgetSetLocal(url: string): string {
-  return `wget -q -O /dev/null --header 'Content-Type: application/json' --post-data '${BOOTENV_LOCAL}' '${url}'`
+export function wgetSetLocal(url: string, token: string): string {
+  return `wget -q -O /dev/null --header 'Content-Type: application/json' --header 'Authorization: Bearer ${token}' --post-data '${BOOTENV_LOCAL}' '${url}'`
 }
 
-export function curlSetLocal(url: string): string {
-  return `curl -fsS -o /dev/null -H 'Content-Type: application/json' --data '${BOOTENV_LOCAL}' '${url}'`
+export function curlSetLocal(url: string, token: string): string {
+  return `curl -fsS -o /dev/null -H 'Content-Type: application/json' -H 'Authorization: Bearer ${token}' --data '${BOOTENV_LOCAL}' '${url}'`
 }
 
 /**
@@ -192,7 +195,7 @@ export function renderPreseed(node: AnswerInputs): string {
     ? [`d-i partman-auto/disk string ${n.disk}`, `d-i grub-installer/bootdev string ${n.disk}`]
     : // The installer's own disk list decides: the first disk it sees.
       ['d-i partman/early_command string disk="$(list-devices disk | head -n 1)"; debconf-set partman-auto/disk "$disk"; debconf-set grub-installer/bootdev "$disk"']
-  const late = [...targetSetupCommands(n, '/target', { ipv6Stanza: true }), `in-target ${wgetSetLocal(n.bootenvUrl)}`]
+  const late = [...targetSetupCommands(n, '/target', { ipv6Stanza: true }), `in-target ${wgetSetLocal(n.bootenvUrl, n.bootenvToken)}`]
   return [
     `# Debian installer preseed for ${fqdn}, rendered by Crowbar Desktop from the node's attributes.`,
     'd-i debian-installer/locale string en_US.UTF-8',
@@ -315,7 +318,7 @@ export function autoinstallConfig(node: AnswerInputs): { readonly [key: string]:
     storage: { layout: n.disk ? { name: 'direct', match: { path: n.disk } } : { name: 'direct' } },
     // cloud-init on the installed system would otherwise rewrite root's key to refuse logins.
     'user-data': { disable_root: false },
-    'late-commands': [...targetSetupCommands(n, '/target', { ipv6Stanza: false }), `${wgetSetLocal(n.bootenvUrl)} || ${curlSetLocal(n.bootenvUrl)}`]
+    'late-commands': [...targetSetupCommands(n, '/target', { ipv6Stanza: false }), `${wgetSetLocal(n.bootenvUrl, n.bootenvToken)} || ${curlSetLocal(n.bootenvUrl, n.bootenvToken)}`]
   }
 }
 

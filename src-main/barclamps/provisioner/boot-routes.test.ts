@@ -57,7 +57,9 @@ describe.each(STORE_KINDS)('HTTP boot of the installer bootenvs (%s)', (kind) =>
     scratch = undefined
   })
 
-  const post = (path: string, body: unknown) => fetch(`${base}${path}`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) })
+  /** A node-facing call, with the node's secret when there is one. */
+  const post = (path: string, body: unknown, secret?: string) =>
+    fetch(`${base}${path}`, { method: 'POST', headers: { 'Content-Type': 'application/json', ...(secret ? { Authorization: `Bearer ${secret}` } : {}) }, body: JSON.stringify(body) })
 
   /** The operator's side: the only one that may put a node in an installer bootenv. */
   const setBootenv = (id: number, bootenv: string) => app.handlers.updateNode({ id, bootenv })
@@ -68,16 +70,18 @@ describe.each(STORE_KINDS)('HTTP boot of the installer bootenvs (%s)', (kind) =>
   /** A machine that booted discovery: registered with `disks`, then put in `bootenv` by the operator. */
   async function registered(
     bootenv: string,
-    disks: unknown[] = [{ name: 'vda', size_bytes: 8e9 }]
-  ): Promise<{ id: number; name: string; v4: string; v6: string }> {
-    const reg = (await (await post('/api/node/register', { macs: [MAC], disks })).json()) as { node_id: number; name: string }
+    disks: unknown[] = [{ name: 'vda', size_bytes: 8e9 }],
+    secret?: string
+  ): Promise<{ id: number; name: string; v4: string; v6: string; secret: string }> {
+    const reg = (await (await post('/api/node/register', { macs: [MAC], disks }, secret)).json()) as { node_id: number; name: string; secret?: string }
     expect((await setBootenv(reg.node_id, bootenv)).bootenv).toBe(bootenv)
     const node = (await app.handlers.listNodes({})).find((n) => n.id === reg.node_id)
     return {
       id: reg.node_id,
       name: reg.name,
       v4: node?.addresses.find((a) => a.family === 4)?.address ?? '',
-      v6: node?.addresses.find((a) => a.family === 6)?.address ?? ''
+      v6: node?.addresses.find((a) => a.family === 6)?.address ?? '',
+      secret: reg.secret ?? secret ?? ''
     }
   }
 
@@ -155,10 +159,14 @@ describe.each(STORE_KINDS)('HTTP boot of the installer bootenvs (%s)', (kind) =>
     await mkdir(join(scratch, 'busybox'))
     await symlink('/usr/bin/busybox', join(scratch, 'busybox', 'wget'))
     const url = `${base}/api/node/${node.id}/bootenv`
+    // The installer never saw the node's secret: it carries the install token its preseed names.
+    const token = /Authorization: Bearer ([0-9a-f]+)/.exec((await getText(`/answers/${DASHED}/preseed.cfg`)).body)?.[1] ?? ''
+    expect(token).toMatch(/^[0-9a-f]{64}$/)
+    expect(token).not.toBe(node.secret)
     const clients: Array<[string, string, string]> = [
-      ['GNU wget', wgetSetLocal(url), process.env.PATH ?? '/usr/bin:/bin'],
-      ['busybox wget', wgetSetLocal(url), `${join(scratch, 'busybox')}:${process.env.PATH ?? '/usr/bin:/bin'}`],
-      ['curl', curlSetLocal(url), process.env.PATH ?? '/usr/bin:/bin']
+      ['GNU wget', wgetSetLocal(url, token), process.env.PATH ?? '/usr/bin:/bin'],
+      ['busybox wget', wgetSetLocal(url, token), `${join(scratch, 'busybox')}:${process.env.PATH ?? '/usr/bin:/bin'}`],
+      ['curl', curlSetLocal(url, token), process.env.PATH ?? '/usr/bin:/bin']
     ]
     for (const [client, command, path] of clients) {
       await setBootenv(node.id, 'debian-12-install')
@@ -166,6 +174,9 @@ describe.each(STORE_KINDS)('HTTP boot of the installer bootenvs (%s)', (kind) =>
       expect({ client, status: run.status, stderr: run.stderr }).toEqual({ client, status: 0, stderr: '' })
       expect(await bootenvOf(node.id)).toBe('local')
     }
+    // Spent: once the node is local, the token no longer speaks for it, and it never could for alive.
+    expect((await post(`/api/node/${node.id}/bootenv`, { bootenv: 'local' }, token)).status).toBe(401)
+    expect((await post(`/api/node/${node.id}/alive`, { alive: false }, token)).status).toBe(401)
     expect((await getText(`/boot/${DASHED}.ipxe`)).body).not.toContain('kernel ')
   })
 
@@ -182,14 +193,14 @@ describe.each(STORE_KINDS)('HTTP boot of the installer bootenvs (%s)', (kind) =>
       null
     ]
     for (const body of asked) {
-      const res = await post(`/api/node/${node.id}/bootenv`, body)
+      const res = await post(`/api/node/${node.id}/bootenv`, body, node.secret)
       const answer = ((await res.json()) as { error: { message: string } }).error
       expect({ body, status: res.status }).toEqual({ body, status: 400 })
       expect(answer.message).toContain('the node-facing API sets bootenv "local" only')
       expect(answer.message).toContain('the operator API: PATCH /api/v2/nodes/ID')
       expect(await bootenvOf(node.id)).toBe('local')
     }
-    const installer = ((await (await post(`/api/node/${node.id}/bootenv`, { bootenv: 'debian-12-install' })).json()) as { error: { message: string } }).error
+    const installer = ((await (await post(`/api/node/${node.id}/bootenv`, { bootenv: 'debian-12-install' }, node.secret)).json()) as { error: { message: string } }).error
     expect(installer.message).toMatch(/^bootenv "debian-12-install" refused: /)
     // Nothing changed: the node still boots its disk, and its answer files still name it local.
     expect((await getText(`/boot/${DASHED}.ipxe`)).body).not.toContain('debian-installer')
@@ -197,16 +208,16 @@ describe.each(STORE_KINDS)('HTTP boot of the installer bootenvs (%s)', (kind) =>
 
     // The operator's side sets an installer; the node-facing call then takes the node back to local.
     await setBootenv(node.id, 'debian-12-install')
-    expect((await post(`/api/node/${node.id}/bootenv`, { bootenv: 'discovery' })).status).toBe(400)
+    expect((await post(`/api/node/${node.id}/bootenv`, { bootenv: 'discovery' }, node.secret)).status).toBe(400)
     expect(await bootenvOf(node.id)).toBe('debian-12-install')
-    const local = await post(`/api/node/${node.id}/bootenv`, { bootenv: 'local' })
+    const local = await post(`/api/node/${node.id}/bootenv`, { bootenv: 'local' }, node.secret)
     expect({ status: local.status, body: await local.json() }).toEqual({ status: 200, body: { id: node.id, bootenv: 'local' } })
     expect(await bootenvOf(node.id)).toBe('local')
   })
 
   it('registers disks with and without `removable`, keeps it in the inventory, and installs to the first fixed disk', async () => {
     // An image from before `removable`: the disk is stored as sent, and is the install disk.
-    const old = (await (await post('/api/node/register', { macs: [MAC], disks: [{ name: 'vda', size_bytes: 8e9 }] })).json()) as { node_id: number }
+    const old = (await (await post('/api/node/register', { macs: [MAC], disks: [{ name: 'vda', size_bytes: 8e9 }] })).json()) as { node_id: number; secret: string }
     expect((await discoveryOf(old.node_id)).disks).toEqual([{ name: 'vda', size_bytes: 8e9 }])
 
     // A USB stick listed first (sda), then software RAID, then the real disk.
@@ -215,7 +226,7 @@ describe.each(STORE_KINDS)('HTTP boot of the installer bootenvs (%s)', (kind) =>
       { name: 'md0', size_bytes: 8e9, removable: false },
       { name: 'nvme0n1', size_bytes: 512e9, removable: false }
     ]
-    const node = await registered('debian-12-install', disks)
+    const node = await registered('debian-12-install', disks, old.secret)
     expect(node.id).toBe(old.node_id)
     expect((await discoveryOf(node.id)).disks).toEqual(disks)
     const preseed = (await getText(`/answers/${DASHED}/preseed.cfg`)).body
@@ -224,13 +235,13 @@ describe.each(STORE_KINDS)('HTTP boot of the installer bootenvs (%s)', (kind) =>
     expect((await getText(`/answers/${DASHED}/user-data`)).body).toContain(`        path: "/dev/nvme0n1"\n`)
 
     // Only removable media: no disk named, the installer chooses.
-    await post('/api/node/register', { macs: [MAC], disks: [{ name: 'sda', size_bytes: 16e9, removable: true }] })
+    await post('/api/node/register', { macs: [MAC], disks: [{ name: 'sda', size_bytes: 16e9, removable: true }] }, old.secret)
     const none = (await getText(`/answers/${DASHED}/preseed.cfg`)).body
     expect(none).not.toContain('d-i partman-auto/disk string')
     expect(none).toContain('d-i partman/early_command string disk="$(list-devices disk | head -n 1)"')
 
     // `removable` is a boolean or absent.
-    const bad = await post('/api/node/register', { macs: [MAC], disks: [{ name: 'sda', size_bytes: 16e9, removable: 1 }] })
+    const bad = await post('/api/node/register', { macs: [MAC], disks: [{ name: 'sda', size_bytes: 16e9, removable: 1 }] }, old.secret)
     expect(bad.status).toBe(400)
     expect(((await bad.json()) as { error: { message: string } }).error.message).toMatch(/^invalid registration: .*removable/)
   })

@@ -9,6 +9,7 @@ import type { BootRequest, BootRoute } from '../../services/http/boot-router'
 import { clusterDomain } from '../network/admin-bootstrap'
 import { AnswerFileError, defaultInstallDisk, renderAutoinstall, renderPreseed, type AnswerInputs } from './answer-files'
 import { ipxeScript } from './bootenvs'
+import { installToken } from './node-credentials'
 import { OS_INSTALL_ROLE } from './os-install-role'
 import { readSetting, SETTING } from '../../store/settings'
 
@@ -86,7 +87,9 @@ export function bootScriptRoutes(ctx: DomainContext, adminPublicKey: string): Bo
       adminPublicKey,
       mirror: attributes.mirror ?? siteMirror ?? null,
       disk: attributes.disk ?? defaultInstallDisk(parseJsonObject(node.discovery).disks),
-      bootenvUrl: `${req.baseUrl}/api/node/${node.id}/bootenv`
+      bootenvUrl: `${req.baseUrl}/api/node/${node.id}/bootenv`,
+      // Good only to leave this installer for local: spent once the bootenv changes.
+      bootenvToken: await installToken(db, node.id, node.bootenv)
     }
   }
 

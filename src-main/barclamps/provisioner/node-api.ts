@@ -1,6 +1,7 @@
 // The node-facing API booting machines use over HTTP boot: fetch the admin key, register (the
 // discovery image), report alive or dead, and leave an installer for `local` (the installers' last
-// step). Reachable from the whole rack network, so it lets a node do no more than that.
+// step). Reachable from the whole rack network, so it lets a node do no more than that, and only
+// to its own record: every call after registration carries the node's secret (node-credentials.ts).
 import { z } from 'zod'
 import { isJsonObject } from '../../domain/attributes'
 import type { DomainContext } from '../../domain/context'
@@ -8,13 +9,14 @@ import { updateNode } from '../../domain/nodes'
 import { describeIssues, invalid } from '../../model/errors'
 import type { BootRoute } from '../../services/http/boot-router'
 import { clusterDomain } from '../network/admin-bootstrap'
+import { bearerOf, installTokenMatches, requireNodeSecret } from './node-credentials'
 import { registerNode, RegistrationSchema } from './node-registration'
+import { RegistrationRate } from './registration-limits'
 
 const AliveSchema = z.object({ alive: z.boolean() }).strict()
 /**
- * The node-facing API is unauthenticated: it only ever lets a node leave an installer for `local`.
- * Any other bootenv, an installer above all (it wipes the disk on the next boot), is the operator
- * API's to set.
+ * The node-facing API only ever lets a node leave an installer for `local`. Any other bootenv, an
+ * installer above all (it wipes the disk on the next boot), is the operator API's to set.
  */
 const BootenvSchema = z.object({ bootenv: z.literal('local') }).strict()
 function bootenvRefused(body: unknown): string {
@@ -22,7 +24,7 @@ function bootenvRefused(body: unknown): string {
   return `${asked}the node-facing API sets bootenv "local" only (body {"bootenv":"local"}); any other bootenv is set through the operator API: PATCH /api/v2/nodes/ID`
 }
 
-export function nodeApiRoutes(ctx: DomainContext, adminPublicKey: string): BootRoute[] {
+export function nodeApiRoutes(ctx: DomainContext, adminPublicKey: string, rate = new RegistrationRate(() => Date.now())): BootRoute[] {
   const key = adminPublicKey.trim()
   return [
     {
@@ -36,7 +38,11 @@ export function nodeApiRoutes(ctx: DomainContext, adminPublicKey: string): BootR
       async handle(req) {
         const input = RegistrationSchema.safeParse(await req.json())
         if (!input.success) throw invalid(`invalid registration: ${describeIssues(input.error)}`)
-        const registered = await registerNode(ctx, input.data, await clusterDomain(ctx))
+        const registered = await registerNode(ctx, input.data, await clusterDomain(ctx), {
+          authorization: req.authorization,
+          source: req.clientAddress,
+          takeNew: (source) => rate.take(source)
+        })
         return { status: 200, json: { ...registered, admin_public_key: key } }
       }
     },
@@ -44,9 +50,11 @@ export function nodeApiRoutes(ctx: DomainContext, adminPublicKey: string): BootR
       method: 'POST',
       pattern: /\/api\/node\/(\d{1,9})\/alive/,
       async handle(req) {
+        const id = Number(req.params[0])
+        await requireNodeSecret(ctx.db, id, req.authorization)
         const input = AliveSchema.safeParse(await req.json())
         if (!input.success) throw invalid(describeIssues(input.error))
-        const node = await updateNode(ctx, Number(req.params[0]), { alive: input.data.alive })
+        const node = await updateNode(ctx, id, { alive: input.data.alive })
         return { status: 200, json: { id: node.id, alive: node.alive } }
       }
     },
@@ -54,10 +62,15 @@ export function nodeApiRoutes(ctx: DomainContext, adminPublicKey: string): BootR
       method: 'POST',
       pattern: /\/api\/node\/(\d{1,9})\/bootenv/,
       async handle(req) {
+        const id = Number(req.params[0])
+        // The node's secret, or the install token its answer file carried (an installer that
+        // booted from the network never saw the secret); that token is good for this call only.
+        const current = await ctx.db.selectFrom('nodes').select('bootenv').where('id', '=', id).executeTakeFirst()
+        if (!current || !(await installTokenMatches(ctx.db, id, current.bootenv, bearerOf(req.authorization)))) await requireNodeSecret(ctx.db, id, req.authorization)
         const body = await req.json()
         const input = BootenvSchema.safeParse(body)
         if (!input.success) throw invalid(bootenvRefused(body))
-        const node = await updateNode(ctx, Number(req.params[0]), { bootenv: input.data.bootenv })
+        const node = await updateNode(ctx, id, { bootenv: input.data.bootenv })
         return { status: 200, json: { id: node.id, bootenv: node.bootenv } }
       }
     }

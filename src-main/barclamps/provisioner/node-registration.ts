@@ -8,7 +8,10 @@ import { systemDeploymentId } from '../../domain/deployments'
 import { bindNodeRole } from '../../domain/noderole-binding'
 import { createNode, updateNode } from '../../domain/nodes'
 import { loadRoles } from '../../domain/barclamps'
+import { conflict, forbidden } from '../../model/errors'
 import { networkRoleName } from '../network/networks'
+import { issueNodeSecret, requireNodeSecret } from './node-credentials'
+import { checkUnapprovedCap } from './registration-limits'
 
 const Mac = z
   .string()
@@ -44,26 +47,43 @@ export interface Registered {
   readonly node_id: number
   readonly name: string
   readonly created: boolean
+  /**
+   * The node's secret for its later calls (alive, bootenv, re-registration): given when the node
+   * is created or claims a record that has none, never again (only its hash is kept).
+   */
+  readonly secret?: string
+}
+
+/** Who is registering: the credential it sent, and where from (for the rate, never for trust). */
+export interface Registrant {
+  readonly authorization: string | undefined
+  readonly source: string
+  /** Takes one registration of a new machine from `source`, or throws rate_limited. */
+  readonly takeNew: (source: string) => void
 }
 
 export function nameForMac(mac: string, domain: string): string {
   return `d${mac.replaceAll(':', '-')}.${domain}`
 }
 
-export async function registerNode(ctx: DomainContext, input: Registration, domain: string): Promise<Registered> {
+/**
+ * A machine's registration. New MACs make a new node (rate-limited per source, and capped while
+ * many discovered nodes wait for the operator), with a new secret. MACs of a known node update it,
+ * only with that node's secret (or, if it has none, the registration claims it and gets one). A
+ * MAC is never moved from one node to another: the operator merges or deletes.
+ */
+export async function registerNode(ctx: DomainContext, input: Registration, domain: string, who: Registrant): Promise<Registered> {
   const discovery = { macs: input.macs, cpus: input.cpus ?? null, memory_mb: input.memory_mb ?? null, disks: input.disks ?? [] }
-  const known = await ctx.db.selectFrom('node_macs').select('node_id').where('mac', 'in', input.macs).executeTakeFirst()
-  if (known) {
-    await transact(ctx, async (t) => {
-      const node = await t.tx.selectFrom('nodes').select(['hint']).where('id', '=', known.node_id).executeTakeFirstOrThrow()
-      const hint = { ...(JSON.parse(node.hint) as Record<string, unknown>), ...(input.address ? { admin_address: input.address } : {}) }
-      await t.tx.updateTable('nodes').set({ discovery: JSON.stringify(discovery), hint: JSON.stringify(hint), updated_at: t.now }).where('id', '=', known.node_id).execute()
-      await addMacs(t.tx, known.node_id, input.macs)
-      t.emit({ kind: 'node', id: known.node_id, action: 'updated' })
-    })
-    const node = await updateNode(ctx, known.node_id, { alive: true })
-    return { node_id: node.id, name: node.name, created: false }
+  const owners = await ctx.db.selectFrom('node_macs').innerJoin('nodes', 'nodes.id', 'node_macs.node_id').select(['node_macs.mac', 'nodes.id', 'nodes.name']).where('node_macs.mac', 'in', input.macs).execute()
+  const ownerIds = [...new Set(owners.map((o) => o.id))]
+  if (ownerIds.length > 1) {
+    const which = owners.map((o) => `${o.mac} is node ${o.id} (${o.name})'s`).join(', ')
+    throw conflict(`this registration names MACs of ${ownerIds.length} nodes (${which}); a registration never moves a MAC from one node to another: merge or delete them through the operator API`)
   }
+  const knownId = ownerIds[0]
+  if (knownId !== undefined) return reregister(ctx, knownId, input, discovery, who)
+  who.takeNew(who.source)
+  await checkUnapprovedCap(ctx.db)
   const first = input.macs[0] as string
   const node = await createNode(ctx, {
     name: nameForMac(first, domain),
@@ -74,9 +94,11 @@ export async function registerNode(ctx: DomainContext, input: Registration, doma
     bootenv: 'discovery',
     hint: input.address ? { admin_address: input.address } : {}
   })
+  let secret = ''
   await transact(ctx, async (t) => {
     await t.tx.updateTable('nodes').set({ discovery: JSON.stringify(discovery) }).where('id', '=', node.id).execute()
     await addMacs(t.tx, node.id, input.macs)
+    secret = await issueNodeSecret(t.tx, node.id, t.now)
     t.emit({ kind: 'node', id: node.id, action: 'updated' })
   })
   const system = await systemDeploymentId(ctx.db)
@@ -87,11 +109,32 @@ export async function registerNode(ctx: DomainContext, input: Registration, doma
     ...roles.filter((r) => r.row.discovery === 1 && r.jig !== 'test').map((r) => r.name)
   ]
   for (const role of toBind) await bindNodeRole(ctx, { deployment_id: system, node_id: node.id, role }, { commitNow: true })
-  return { node_id: node.id, name: node.name, created: true }
+  return { node_id: node.id, name: node.name, created: true, secret }
 }
 
+async function reregister(ctx: DomainContext, nodeId: number, input: Registration, discovery: Record<string, unknown>, who: Registrant): Promise<Registered> {
+  const row = await ctx.db.selectFrom('nodes').select(['admin', 'name', 'api_secret_hash']).where('id', '=', nodeId).executeTakeFirstOrThrow()
+  if (row.admin === 1) throw forbidden(`${input.macs.join(', ')} belong to the admin node ${row.name}, which never registers over the node-facing API`)
+  // A record with a secret answers only to it; one without (made by the operator, or reset) is
+  // claimed by this registration, which gets the secret, at the new-machine rate.
+  if (row.api_secret_hash !== null) await requireNodeSecret(ctx.db, nodeId, who.authorization)
+  else who.takeNew(who.source)
+  let secret: string | undefined
+  await transact(ctx, async (t) => {
+    const node = await t.tx.selectFrom('nodes').select(['hint', 'api_secret_hash']).where('id', '=', nodeId).executeTakeFirstOrThrow()
+    const hint = { ...(JSON.parse(node.hint) as Record<string, unknown>), ...(input.address ? { admin_address: input.address } : {}) }
+    await t.tx.updateTable('nodes').set({ discovery: JSON.stringify(discovery), hint: JSON.stringify(hint), updated_at: t.now }).where('id', '=', nodeId).execute()
+    await addMacs(t.tx, nodeId, input.macs)
+    if (node.api_secret_hash === null) secret = await issueNodeSecret(t.tx, nodeId, t.now)
+    t.emit({ kind: 'node', id: nodeId, action: 'updated' })
+  })
+  const node = await updateNode(ctx, nodeId, { alive: true })
+  return { node_id: node.id, name: node.name, created: false, ...(secret ? { secret } : {}) }
+}
+
+/** Adds the MACs no node has; a MAC another node took meanwhile stays that node's. */
 async function addMacs(tx: import('kysely').Transaction<import('../../store/database').Database>, nodeId: number, macs: readonly string[]): Promise<void> {
   for (const mac of macs) {
-    await tx.insertInto('node_macs').values({ mac, node_id: nodeId }).onConflict((oc) => oc.column('mac').doUpdateSet({ node_id: nodeId })).execute()
+    await tx.insertInto('node_macs').values({ mac, node_id: nodeId }).onConflict((oc) => oc.column('mac').doNothing()).execute()
   }
 }

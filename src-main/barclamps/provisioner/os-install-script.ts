@@ -150,6 +150,10 @@ chmod 0600 "$target/root/.ssh/authorized_keys"
 
 mkdir -p "$target/etc/crowbar" "$target/usr/local/sbin"
 printf 'CROWBAR_API=%s\nCROWBAR_NODE_ID=%s\n' "$api" "$node_id" >"$target/etc/crowbar/node"
+# The node's secret for the node-facing API, as the discovery image got it at registration: root's alone.
+[ -s /run/crowbar-node-secret ] || fail "the discovery image has no node secret (/run/crowbar-node-secret)"
+(umask 077 && cp /run/crowbar-node-secret "$target/etc/crowbar/node-secret")
+chmod 0600 "$target/etc/crowbar/node-secret"
 cat >"$target/usr/local/sbin/crowbar-alive" <<'ALIVE'
 #!/bin/sh
 # Tells Crowbar this node is alive (at boot, once sshd runs) or dead (at shutdown).
@@ -161,6 +165,7 @@ tries=60
 n=0
 while [ "$n" -lt "$tries" ]; do
   wget -q -O /dev/null --timeout=10 --tries=1 --header='Content-Type: application/json' \
+    --header="Authorization: Bearer $(cat /etc/crowbar/node-secret)" \
     --post-data="{\"alive\":$state}" "$CROWBAR_API/api/node/$CROWBAR_NODE_ID/alive" && exit 0
   n=$((n + 1))
   sleep 2

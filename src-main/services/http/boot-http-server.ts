@@ -6,7 +6,7 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { openInside } from '../../base/confined-path'
-import { createBoundedServer, limitsWith, parseBoundedJson, untrustedNetworkLimits, type HttpLimits } from '../../base/http-limits'
+import { createBoundedServer, limitsWith, parseBoundedJson, sourceAddress, untrustedNetworkLimits, type HttpLimits } from '../../base/http-limits'
 import { bindError } from '../net/service-error'
 import type { Logger } from '../../base/log'
 import { CrowbarError, ERROR_STATUS, type ApiError, type ErrorKind } from '../../model/errors'
@@ -94,7 +94,7 @@ export class BootHttpServer {
       }
       body = read.value
     }
-    const request: BootRequest = { method, path, params: matched.params, baseUrl: this.baseUrl, serverAddress: this.options.address, json: () => Promise.resolve(body) }
+    const request: BootRequest = { method, path, params: matched.params, baseUrl: this.baseUrl, serverAddress: this.options.address, clientAddress: sourceAddress(req.socket.remoteAddress), authorization: req.headers.authorization, json: () => Promise.resolve(body) }
     let response: BootResponse
     try {
       response = await matched.route.handle(request)
@@ -194,3 +194,4 @@ function readBody(req: IncomingMessage): Promise<Buffer | 'too-large' | 'cut'> {
     req.once('error', () => settle('cut'))
   })
 }
+

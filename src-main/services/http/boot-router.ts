@@ -13,6 +13,10 @@ export interface BootRequest {
   readonly baseUrl: string
   /** The address this server answers from (its DNS server listens there too). */
   readonly serverAddress: string
+  /** Who sent it (IPv4 without the ::ffff: prefix): for per-source limits, never for trust. */
+  readonly clientAddress: string
+  /** The Authorization header, if any: a node's credential for the node-facing API. */
+  readonly authorization: string | undefined
   /**
    * The body as JSON: null when absent or not JSON. A body over the size limit (413) or nested
    * deeper than the limit (400) is refused by the server before the route is called.

@@ -6,6 +6,7 @@ import { jobsAndSshMigration } from './0002-jobs-and-ssh'
 import { networkMigration } from './0003-network'
 import { dhcpMigration } from './0004-dhcp'
 import { nodeLastSeenMigration } from './0005-node-last-seen'
+import { nodeSecretsMigration } from './0006-node-secrets'
 
 export function migrationProvider(kind: StoreKind): MigrationProvider {
   return {
@@ -15,7 +16,8 @@ export function migrationProvider(kind: StoreKind): MigrationProvider {
         '0002-jobs-and-ssh': jobsAndSshMigration(kind),
         '0003-network': networkMigration(kind),
         '0004-dhcp': dhcpMigration(),
-        '0005-node-last-seen': nodeLastSeenMigration()
+        '0005-node-last-seen': nodeLastSeenMigration(),
+        '0006-node-secrets': nodeSecretsMigration()
       }
     }
   }
