@@ -256,7 +256,7 @@ async function listDir(dir: string): Promise<string[]> {
 async function processesMatching(pattern: string): Promise<number[]> {
   const re = new RegExp(pattern)
   let pids: number[] = []
-  for (let i = 0; i < 20; i++) {
+  for (let i = 0; i < 50; i++) {
     pids = []
     for (const entry of await readdir('/proc')) {
       if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue
