@@ -1,6 +1,6 @@
 // The DHCP database role's side of the DHCP server's interfaces (Smee's BackendReader is the model):
-// reservations of known nodes read from the store and cached until a node or binding changes, and
-// the leases of unknown machines persisted in the store's dhcp_leases table.
+// reservations of known nodes read from the store and cached (bounded, and until a node or binding
+// changes), and the leases of unknown machines persisted in the store's dhcp_leases table.
 import type { Disposable } from '../../base/lifecycle'
 import type { DomainContext } from '../../domain/context'
 import type { RoleHookRegistry } from '../../annealer/role-hooks'
@@ -8,18 +8,32 @@ import type { ClientBinding } from '../../services/dhcp/dhcp-policy'
 import { DhcpLeases, type Lease, type LeaseStore, type LeaseWrite, type ReservationSource } from '../../services/dhcp/dhcp-leases'
 import type { Queryable } from '../../store/database'
 import { DHCP_DATABASE_ROLE } from './dhcp-database'
+import { ReservationCache, type ReservationCacheLimits } from './reservation-cache'
 
 /** Reservations on one network: a MAC's node's IPv4 allocation there, its hostname and bootenv. */
 export class NodeReservations implements ReservationSource, Disposable {
-  private readonly cache = new Map<string, ClientBinding | null>()
-  /** Lookups under way: a burst of one client's packets makes one query, not one each. */
+  private readonly cache: ReservationCache
+  /**
+   * Lookups under way: a burst of one client's packets makes one query, not one each. Bounded by
+   * the requests the DHCP server has in flight at once, as each entry goes when its query ends.
+   */
   private readonly looking = new Map<string, Promise<ClientBinding | null>>()
+  /** Bumped by invalidate(): a lookup begun before it must not cache what it read. */
+  private generation = 0
   private readonly released: Array<() => void | Promise<void>> = []
 
   constructor(
     private readonly db: Queryable,
-    private readonly networkId: number
-  ) {}
+    private readonly networkId: number,
+    cacheLimits: ReservationCacheLimits = {}
+  ) {
+    this.cache = new ReservationCache(cacheLimits)
+  }
+
+  /** MACs whose answer is cached (known or not). */
+  get cachedEntries(): number {
+    return this.cache.size
+  }
 
   /**
    * Drops the cache whenever what feeds it may have changed: MACs, bootenvs and allocations. The
@@ -38,6 +52,7 @@ export class NodeReservations implements ReservationSource, Disposable {
   }
 
   invalidate(): void {
+    this.generation++
     this.cache.clear()
     this.looking.clear()
   }
@@ -58,6 +73,7 @@ export class NodeReservations implements ReservationSource, Disposable {
   }
 
   private async lookUp(mac: string): Promise<ClientBinding | null> {
+    const generation = this.generation
     const row = await this.db
       .selectFrom('node_macs')
       .innerJoin('nodes', 'nodes.id', 'node_macs.node_id')
@@ -66,7 +82,8 @@ export class NodeReservations implements ReservationSource, Disposable {
       .where('node_macs.mac', '=', mac)
       .executeTakeFirst()
     const binding = row ? { address: row.address, hostname: row.name.split('.')[0] ?? null, bootenv: row.bootenv } : null
-    this.cache.set(mac, binding)
+    // What changed meanwhile may not be in this answer: give it to the waiting request only.
+    if (generation === this.generation) this.cache.set(mac, binding)
     return binding
   }
 }
@@ -110,9 +127,15 @@ export class StoreLeaseBook implements LeaseStore {
 export function storeBackedLeases(
   ctx: DomainContext,
   hooks: RoleHookRegistry,
-  options: { readonly networkId: number; readonly first: string; readonly last: string; readonly leaseSeconds: number }
+  options: {
+    readonly networkId: number
+    readonly first: string
+    readonly last: string
+    readonly leaseSeconds: number
+    readonly reservationCache?: ReservationCacheLimits
+  }
 ): { leases: DhcpLeases; reservations: NodeReservations } {
-  const reservations = new NodeReservations(ctx.db, options.networkId).watch(ctx, hooks)
+  const reservations = new NodeReservations(ctx.db, options.networkId, options.reservationCache).watch(ctx, hooks)
   const leases = new DhcpLeases({
     pool: { first: options.first, last: options.last },
     leaseSeconds: options.leaseSeconds,
