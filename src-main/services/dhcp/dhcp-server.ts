@@ -1,9 +1,12 @@
 // The DHCPv4 server's I/O: one UDP socket on port 67 bound to the chosen interface (and 4011 in
 // proxyDHCP mode), decode -> policy -> leases -> encode -> send. Refuses to start while another
-// DHCP server answers on the link, unless in proxyDHCP mode. Every error stays in the handler.
+// DHCP server answers on the link, unless in proxyDHCP mode. Every error stays in the handler, and
+// what a flood can repeat by the thousand (refusals, DECLINEs, failed sends) is logged counted.
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram'
 import { randomBytes } from 'node:crypto'
+import { errnoCodeOf } from '../../base/error-message'
 import type { Logger } from '../../base/log'
+import { LogRateLimit, type RateLimitedLevel } from '../../base/log-rate-limit'
 import { bindSocketToDevice } from '../net/bind-to-device'
 import { bindError, deviceBindError, ServiceStartError } from '../net/service-error'
 import { decode, encode, MessageType, messageType, opt, Option, ipOption, type DhcpPacket } from './dhcp-codec'
@@ -20,7 +23,12 @@ export interface DhcpServerOptions {
   readonly port?: number
   /** How long to listen for another server's OFFER before starting; 0 skips the probe. */
   readonly probeMs?: number
+  /** Interval of the counted log summaries; default 10 s. */
+  readonly logIntervalMs?: number
 }
+
+/** Why a packet got no answer (or a NAK), in the words the log's summaries count it under. */
+export type DhcpRefusalKind = 'malformed' | 'not for us' | 'server busy' | 'no free address' | 'address not theirs' | 'failed'
 
 /**
  * Answers waiting on the store at once. Past this the server drops requests: under a flood an
@@ -33,8 +41,17 @@ export class DhcpServer {
   private handled = 0
   private inFlight = 0
   private dropped = 0
+  private readonly refusals: LogRateLimit
+  private readonly declines: LogRateLimit
+  /** Failed sends and errors the sockets emit. */
+  private readonly faults: LogRateLimit
 
-  constructor(private readonly options: DhcpServerOptions) {}
+  constructor(private readonly options: DhcpServerOptions) {
+    const intervalMs = options.logIntervalMs ?? 10_000
+    this.refusals = new LogRateLimit(options.logger, { verb: 'DHCP refused', noun: 'packets', intervalMs })
+    this.declines = new LogRateLimit(options.logger, { verb: 'DHCP received', noun: 'DECLINEs', intervalMs })
+    this.faults = new LogRateLimit(options.logger, { verb: 'DHCP met', noun: 'socket errors', intervalMs })
+  }
 
   get requestsHandled(): number {
     return this.handled
@@ -49,7 +66,9 @@ export class DhcpServer {
     if (this.sockets.length > 0) return
     const { config } = this.options
     if (!config.proxy && (this.options.probeMs ?? 1500) > 0) {
-      const others = await probeForDhcpServers(this.options.interface, this.options.probeMs ?? 1500, config.serverAddress)
+      const others = await probeForDhcpServers(this.options.interface, this.options.probeMs ?? 1500, config.serverAddress, (err) =>
+        this.fault(err, 'probe', { interface: this.options.interface }, 'DHCP probe for other servers failed to send or receive: another server on the link may go unseen')
+      )
       if (others.length > 0) {
         throw new ServiceStartError(
           'DHCP',
@@ -72,11 +91,22 @@ export class DhcpServer {
     const sockets = this.sockets
     this.sockets = []
     await Promise.all(sockets.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))))
+    this.refusals.dispose()
+    this.declines.dispose()
+    this.faults.dispose()
+  }
+
+  private refuse(kind: DhcpRefusalKind, level: RateLimitedLevel, fields: Record<string, unknown>, msg: string): void {
+    this.refusals.note(kind, level, fields, msg)
+  }
+
+  private fault(err: unknown, what: string, fields: Record<string, unknown>, msg: string): void {
+    this.faults.note(`${what} ${errnoCodeOf(err) ?? 'error'}`, 'error', { err, ...fields }, msg)
   }
 
   private async open(port: number): Promise<Socket> {
     const socket = createSocket({ type: 'udp4', reuseAddr: true })
-    socket.on('error', (err) => this.options.logger.error({ err }, 'DHCP socket error'))
+    socket.on('error', (err) => this.fault(err, 'socket', { port }, 'DHCP socket error'))
     await bindUdp(socket, { port, address: '0.0.0.0' }).catch((err: unknown) => {
       socket.close()
       throw bindError(err, { service: 'DHCP', transport: 'UDP', address: '0.0.0.0', port, usualHolders: 'dnsmasq, isc-dhcp-server or kea' })
@@ -97,11 +127,12 @@ export class DhcpServer {
     socket.on('message', (msg, rinfo) => {
       if (this.inFlight >= MAX_IN_FLIGHT) {
         this.dropped++
+        this.refuse('server busy', 'warn', { from: rinfo.address, inFlight: this.inFlight }, `DHCP request dropped: ${MAX_IN_FLIGHT} answers already waiting`)
         return
       }
       this.inFlight++
       this.handle(socket, msg, rinfo)
-        .catch((err: unknown) => this.options.logger.error({ err }, 'DHCP request failed'))
+        .catch((err: unknown) => this.refuse('failed', 'error', { err, from: rinfo.address }, 'DHCP request failed'))
         .finally(() => this.inFlight--)
     })
     return socket
@@ -110,19 +141,22 @@ export class DhcpServer {
   private async handle(socket: Socket, msg: Buffer, rinfo: RemoteInfo): Promise<void> {
     const decoded = decode(msg)
     if (!decoded.ok) {
-      this.options.logger.debug({ from: rinfo.address, error: decoded.error }, 'dropped a malformed DHCP packet')
+      this.refuse('malformed', 'debug', { from: rinfo.address, error: decoded.error }, 'dropped a malformed DHCP packet')
       return
     }
     const reply = await this.answer(decoded.packet)
     this.handled++
     if (!reply) return
     const to = destinationOf(decoded.packet, reply)
-    socket.send(encode(reply), to.port, to.address)
+    // With a callback, a failed send is reported here; without one Node drops the error silently.
+    socket.send(encode(reply), to.port, to.address, (err) => {
+      if (err) this.fault(err, 'send', { to: `${to.address}:${to.port}`, mac: reply.chaddr }, 'DHCP reply not sent')
+    })
   }
 
   /** The reply for one request, or null when none is due. */
   async answer(p: DhcpPacket): Promise<DhcpPacket | null> {
-    const { config, leases, logger } = this.options
+    const { config, leases } = this.options
     const intent = intentOf(p, config)
     const mac = p.chaddr
     if (config.proxy) {
@@ -136,16 +170,22 @@ export class DhcpServer {
       case 'discover': {
         const binding = await leases.offer(mac)
         if (!binding) {
-          logger.warn({ mac }, 'no free address in the dhcp range: not offering')
+          this.refuse('no free address', 'warn', { mac }, 'no free address in the dhcp range: not offering')
           return null
         }
         return buildReply(p, MessageType.OFFER, binding, config, { withAddress: true })
       }
       case 'request': {
-        if (!intent.address) return buildNak(p, config, 'no requested address')
+        if (!intent.address) {
+          this.refuse('address not theirs', 'info', { mac }, 'DHCP REQUEST without an address: NAK')
+          return buildNak(p, config, 'no requested address')
+        }
         const hostname = p.options.get(Option.HOSTNAME)?.toString('latin1') ?? null
         const binding = await leases.commit(mac, intent.address, hostname)
-        if (!binding) return buildNak(p, config, `${intent.address} is not yours; start over with DISCOVER`)
+        if (!binding) {
+          this.refuse('address not theirs', 'info', { mac, address: intent.address }, 'DHCP REQUEST for an address not the client’s: NAK')
+          return buildNak(p, config, `${intent.address} is not yours; start over with DISCOVER`)
+        }
         return buildReply(p, MessageType.ACK, binding, config, { withAddress: true })
       }
       case 'other-server':
@@ -155,7 +195,7 @@ export class DhcpServer {
         await leases.release(mac, intent.address)
         return null
       case 'decline':
-        logger.warn({ mac, address: intent.address }, 'a client declined its address (someone else uses it)')
+        this.declines.note('address released', 'warn', { mac, address: intent.address }, 'a client declined its address (someone else uses it)')
         if (intent.address) await leases.release(mac, intent.address)
         return null
       case 'inform': {
@@ -163,6 +203,7 @@ export class DhcpServer {
         return buildReply(p, MessageType.ACK, binding, config, { withAddress: false })
       }
       case 'ignore':
+        this.refuse('not for us', 'debug', { mac, reason: intent.reason }, 'DHCP packet not for a server: ignored')
         return null
     }
   }
@@ -170,16 +211,34 @@ export class DhcpServer {
 
 /**
  * Broadcasts a DISCOVER from a made-up, locally administered MAC on the interface and collects the
- * server identifiers of whoever OFFERs within `ms`. Our own address is never counted.
+ * server identifiers of whoever OFFERs within `ms`. Our own address is never counted. A socket
+ * that cannot be set up is a ServiceStartError; a send that fails only weakens the probe.
  */
-export async function probeForDhcpServers(ifname: string, ms: number, ownAddress: string): Promise<string[]> {
+export async function probeForDhcpServers(
+  ifname: string,
+  ms: number,
+  ownAddress: string,
+  onError: (err: unknown) => void = () => undefined
+): Promise<string[]> {
   const socket = createSocket({ type: 'udp4', reuseAddr: true })
+  // An 'error' with no listener would kill the process: one is there for the socket's whole life.
+  socket.on('error', onError)
   const found = new Set<string>()
   const mac = [0x02, ...randomBytes(5)].map((b) => b.toString(16).padStart(2, '0')).join(':')
   const xid = randomBytes(4).readUInt32BE(0)
+  const send = (packet: Buffer): void =>
+    socket.send(packet, 67, '255.255.255.255', (err) => {
+      if (err) onError(err)
+    })
   try {
-    await bindUdp(socket, { port: 68, address: '0.0.0.0' })
-    bindSocketToDevice(socket, ifname)
+    await bindUdp(socket, { port: 68, address: '0.0.0.0' }).catch((err: unknown) => {
+      throw bindError(err, { service: 'DHCP', transport: 'UDP', address: '0.0.0.0', port: 68, usualHolders: 'a DHCP client such as dhclient' })
+    })
+    try {
+      bindSocketToDevice(socket, ifname)
+    } catch (err) {
+      throw deviceBindError(err, 'DHCP', ifname)
+    }
     socket.setBroadcast(true)
     socket.on('message', (msg) => {
       const d = decode(msg)
@@ -209,9 +268,9 @@ export async function probeForDhcpServers(ifname: string, ms: number, ownAddress
     }
     const packet = encode(discover)
     // Two tries, half the window apart: one lost broadcast must not hide a server.
-    socket.send(packet, 67, '255.255.255.255')
+    send(packet)
     await new Promise((r) => setTimeout(r, ms / 2))
-    if (found.size === 0) socket.send(packet, 67, '255.255.255.255')
+    if (found.size === 0) send(packet)
     await new Promise((r) => setTimeout(r, ms / 2))
   } finally {
     await new Promise<void>((resolve) => socket.close(() => resolve()))
