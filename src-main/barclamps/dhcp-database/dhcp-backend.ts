@@ -1,11 +1,11 @@
 // The DHCP database role's side of the DHCP server's interfaces (Smee's BackendReader is the model):
 // reservations of known nodes read from the store and cached (bounded, and until a node or binding
-// changes), and the leases of unknown machines persisted in the store's dhcp_leases table.
+// changes), and the leases of unknown machines and DECLINE holds persisted in dhcp_leases.
 import type { Disposable } from '../../base/lifecycle'
 import type { DomainContext } from '../../domain/context'
 import type { RoleHookRegistry } from '../../annealer/role-hooks'
 import type { ClientBinding } from '../../services/dhcp/dhcp-policy'
-import { DhcpLeases, type Lease, type LeaseStore, type LeaseWrite, type ReservationSource } from '../../services/dhcp/dhcp-leases'
+import { DhcpLeases, type LeaseStore, type LeaseWrite, type ReservationSource, type StoredLeases } from '../../services/dhcp/dhcp-leases'
 import type { Queryable } from '../../store/database'
 import { DHCP_DATABASE_ROLE } from './dhcp-database'
 import { ReservationCache, type ReservationCacheLimits } from './reservation-cache'
@@ -88,15 +88,28 @@ export class NodeReservations implements ReservationSource, Disposable {
   }
 }
 
+/**
+ * A DECLINE hold is a dhcp_leases row of its own, as Kea keeps a declined lease with its client
+ * cleared and its expiry set to the end of the probation: keyed `declined <address>` where a
+ * lease has its MAC (never a MAC's spelling), expiring when the hold ends. The address column is
+ * unique, so an address is leased or held, never both, and no schema change is needed.
+ */
+const DECLINED_KEY_PREFIX = 'declined '
+
 /** Leases in the store's dhcp_leases table; each batch is one transaction. */
 export class StoreLeaseBook implements LeaseStore {
   constructor(
     private readonly ctx: Pick<DomainContext, 'db' | 'clock'>
   ) {}
 
-  async load(): Promise<Array<{ mac: string; lease: Lease }>> {
+  async load(): Promise<StoredLeases> {
     const rows = await this.ctx.db.selectFrom('dhcp_leases').selectAll().execute()
-    return rows.map((row) => ({ mac: row.mac, lease: { address: row.address, hostname: row.hostname, expiresAt: Date.parse(row.expires_at) } }))
+    const held = rows.filter((row) => row.mac.startsWith(DECLINED_KEY_PREFIX))
+    const leased = rows.filter((row) => !row.mac.startsWith(DECLINED_KEY_PREFIX))
+    return {
+      leases: leased.map((row) => ({ mac: row.mac, lease: { address: row.address, hostname: row.hostname, expiresAt: Date.parse(row.expires_at) } })),
+      declined: held.map((row) => ({ address: row.address, until: Date.parse(row.expires_at) }))
+    }
   }
 
   async write(writes: readonly LeaseWrite[]): Promise<void> {
@@ -105,6 +118,17 @@ export class StoreLeaseBook implements LeaseStore {
       for (const w of writes) {
         if (w.kind === 'delete') {
           await tx.deleteFrom('dhcp_leases').where('mac', '=', w.mac).where('address', '=', w.address).execute()
+          continue
+        }
+        if (w.kind === 'decline') {
+          const key = `${DECLINED_KEY_PREFIX}${w.address}`
+          const until = new Date(w.until).toISOString()
+          await tx.deleteFrom('dhcp_leases').where('address', '=', w.address).where('mac', '!=', key).execute()
+          await tx
+            .insertInto('dhcp_leases')
+            .values({ mac: key, address: w.address, hostname: null, expires_at: until, updated_at: now })
+            .onConflict((oc) => oc.column('mac').doUpdateSet({ expires_at: until, updated_at: now }))
+            .execute()
           continue
         }
         // An address moves between MACs only after its old lease expired: drop the old row first.
@@ -132,6 +156,8 @@ export function storeBackedLeases(
     readonly first: string
     readonly last: string
     readonly leaseSeconds: number
+    /** Default DECLINE_HOLD_SECONDS (10 min). */
+    readonly declineHoldSeconds?: number
     readonly reservationCache?: ReservationCacheLimits
   }
 ): { leases: DhcpLeases; reservations: NodeReservations } {
@@ -141,7 +167,8 @@ export function storeBackedLeases(
     leaseSeconds: options.leaseSeconds,
     store: new StoreLeaseBook(ctx),
     reservations,
-    clock: ctx.clock
+    clock: ctx.clock,
+    ...(options.declineHoldSeconds !== undefined ? { declineHoldSeconds: options.declineHoldSeconds } : {})
   })
   return { leases, reservations }
 }

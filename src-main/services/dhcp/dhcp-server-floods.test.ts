@@ -1,6 +1,6 @@
-// The DHCP server under what a hostile or broken rack sends: floods of DISCOVERs from random MACs
-// and garbage, replies that cannot be sent, and an interface that is not there. Clients in a
-// network namespace; needs root.
+// The DHCP server under what a hostile or broken rack sends: DECLINEs (a real busybox udhcpc that
+// finds its address taken), floods of DISCOVERs from random MACs and garbage, replies that cannot
+// be sent, and an interface that is not there. Clients in a network namespace; needs root.
 import { execFileSync } from 'node:child_process'
 import pino from 'pino'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
@@ -8,6 +8,7 @@ import { createNetwork } from '../../barclamps/network/networks'
 import { storeBackedLeases, type NodeReservations } from '../../barclamps/dhcp-database/dhcp-backend'
 import { startTestApp, type TestApp } from '../../testing/test-app'
 import { createTestLink, run, type TestLink } from '../../testing/test-link'
+import { MessageType, opt, Option, type DhcpPacket } from './dhcp-codec'
 import type { DhcpConfig } from './dhcp-policy'
 import { DhcpServer } from './dhcp-server'
 import { ServiceStartError } from '../net/service-error'
@@ -56,7 +57,7 @@ function senderScript(from: string, to: string, counts: { discover: number; repl
     })`
 }
 
-describe.skipIf(!isRoot)('DHCP server under floods', () => {
+describe.skipIf(!isRoot)('DHCP server under floods and DECLINEs', () => {
   let link: TestLink
   let app: TestApp
   let networkId: number
@@ -127,6 +128,43 @@ describe.skipIf(!isRoot)('DHCP server under floods', () => {
     await server.start()
     return server
   }
+
+  const packet = (mac: string, type: number, options: Array<[number, Buffer]> = []): DhcpPacket => ({
+    op: 1, htype: 1, hlen: 6, hops: 0, xid: 42, secs: 0, flags: 0x8000,
+    ciaddr: '0.0.0.0', yiaddr: '0.0.0.0', siaddr: '0.0.0.0', giaddr: '0.0.0.0',
+    chaddr: mac, sname: '', file: '',
+    options: new Map<number, Buffer>([[Option.MESSAGE_TYPE, opt.u8(type)], ...options])
+  })
+
+  it('does not offer a DECLINEd address to the clients that come after', async () => {
+    const dhcp = await startServer()
+    const take = async (mac: string): Promise<string | null> => {
+      const offer = await dhcp.answer(packet(mac, MessageType.DISCOVER))
+      if (!offer) return null
+      const ack = await dhcp.answer(packet(mac, MessageType.REQUEST, [[Option.REQUESTED_ADDRESS, opt.ip(offer.yiaddr)], [Option.SERVER_ID, opt.ip(link.hostAddress)]]))
+      return ack?.yiaddr ?? null
+    }
+    const p = link.prefix
+    expect(await take('02:00:00:00:00:01')).toBe(`${p}100`)
+    await dhcp.answer(packet('02:00:00:00:00:01', MessageType.DECLINE, [[Option.REQUESTED_ADDRESS, opt.ip(`${p}100`)], [Option.SERVER_ID, opt.ip(link.hostAddress)]]))
+    const next = [await take('02:00:00:00:00:02'), await take('02:00:00:00:00:03'), await take('02:00:00:00:00:04'), await take('02:00:00:00:00:05')]
+    expect(next).toEqual([`${p}101`, `${p}102`, null, null])
+    expect(lines.find((l) => l.msg.startsWith('a client declined its address'))).toMatchObject({ level: 40, address: `${p}100` })
+  })
+
+  it('busybox udhcpc that finds its offered address in use DECLINEs it, and the server holds it back and gives the next one', async () => {
+    await startServer()
+    const p = link.prefix
+    // Another host already uses the first address of the range: it answers udhcpc's ARP probe.
+    execFileSync('ip', ['addr', 'add', `${p}100/24`, 'dev', link.hostIf])
+    const r = await link.exec('busybox', ['udhcpc', '-i', link.peerIf, '-a', '-n', '-q', '-f', '-t', '6', '-T', '1', '-A', '1', '-s', '/bin/true'], 30_000)
+    expect(r.code, r.stderr).toBe(0)
+    expect(r.stderr).toMatch(/offered address is in use|declining/)
+    expect(r.stderr).toContain(`lease of ${p}101 obtained`)
+    const rows = await app.ctx.db.selectFrom('dhcp_leases').select(['mac', 'address']).orderBy('address').execute()
+    expect(rows[0]).toEqual({ mac: `declined ${p}100`, address: `${p}100` })
+    expect(rows[1]?.address).toBe(`${p}101`)
+  }, 40_000)
 
   it('a flood of 1,000 random-MAC DISCOVERs, 200 BOOTREPLYs and 200 garbage packets makes one line per kind and one counted summary, and a bounded cache', async () => {
     await startServer(256)

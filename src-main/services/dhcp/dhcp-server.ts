@@ -28,7 +28,7 @@ export interface DhcpServerOptions {
 }
 
 /** Why a packet got no answer (or a NAK), in the words the log's summaries count it under. */
-export type DhcpRefusalKind = 'malformed' | 'not for us' | 'server busy' | 'no free address' | 'address not theirs' | 'failed'
+export type DhcpRefusalKind = 'malformed' | 'not for us' | 'server busy' | 'no free address' | 'address not theirs' | 'DECLINE without an address' | 'failed'
 
 /**
  * Answers waiting on the store at once. Past this the server drops requests: under a flood an
@@ -194,10 +194,36 @@ export class DhcpServer {
       case 'release':
         await leases.release(mac, intent.address)
         return null
-      case 'decline':
-        this.declines.note('address released', 'warn', { mac, address: intent.address }, 'a client declined its address (someone else uses it)')
-        if (intent.address) await leases.release(mac, intent.address)
+      case 'decline': {
+        const address = intent.address
+        if (!address) {
+          this.refuse('DECLINE without an address', 'info', { mac }, 'DHCP DECLINE without a requested address: ignored')
+          return null
+        }
+        const outcome = await leases.decline(mac, address)
+        switch (outcome.kind) {
+          case 'held':
+            this.declines.note(
+              'held back from the pool',
+              'warn',
+              { mac, address, until: new Date(outcome.until).toISOString() },
+              'a client declined its address (another host answers ARP for it): held back from the pool'
+            )
+            break
+          case 'reserved':
+            this.declines.note(
+              'of a reserved address',
+              'error',
+              { mac, address },
+              'a known node declined its reserved address: another host uses it; find that host, or move the node to another address'
+            )
+            break
+          case 'not-theirs':
+            this.declines.note('not the client’s address', 'info', { mac, address }, 'DHCP DECLINE for an address the client does not hold: ignored')
+            break
+        }
         return null
+      }
       case 'inform': {
         const binding = (await leases.reservation(mac)) ?? (await leases.lease(mac))
         return buildReply(p, MessageType.ACK, binding, config, { withAddress: false })
