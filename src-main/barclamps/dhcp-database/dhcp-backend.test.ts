@@ -95,7 +95,9 @@ describe('the reservation cache', () => {
     for (let batch = 0; batch < 100; batch++) {
       await Promise.all(Array.from({ length: 100 }, () => reservations.reservation(randomMac())))
     }
-    expect(reservations.cachedEntries).toBe(4096)
+    // Two generations of 2,048: between one and two of them are full.
+    expect(reservations.cachedEntries).toBeLessThanOrEqual(4096)
+    expect(reservations.cachedEntries).toBeGreaterThan(2048)
   })
 
   it('forgets an answer after its TTL, so a MAC added without a node event is found', async () => {

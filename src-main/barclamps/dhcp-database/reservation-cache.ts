@@ -1,7 +1,9 @@
 // What the DHCP reservations last read for each MAC, known or not, bounded in entries and in time:
 // every MAC on the wire gets an entry, and a flood of random MACs (800,000 in a probe) must not
-// grow memory with it. Entries leave oldest first; one TTL for all, so insertion order is expiry
-// order and both eviction and expiry are O(1) per lookup.
+// grow memory with it. Two generations of half the bound each: new answers go to the young one,
+// and when it is full it becomes the old one and the old one is dropped whole. O(1) per lookup;
+// evicting one entry at a time from the front of a Map instead walks its deleted slots, which cost
+// 8 µs a lookup at 4,096 entries.
 import type { ClientBinding } from '../../services/dhcp/dhcp-policy'
 
 export interface ReservationCacheLimits {
@@ -13,45 +15,48 @@ export interface ReservationCacheLimits {
   readonly now?: () => number
 }
 
+type Generation = Map<string, { readonly binding: ClientBinding | null; readonly expiresAt: number }>
+
 export class ReservationCache {
-  private readonly entries = new Map<string, { readonly binding: ClientBinding | null; readonly expiresAt: number }>()
-  private readonly maxEntries: number
+  private young: Generation = new Map()
+  private old: Generation = new Map()
+  private readonly generationSize: number
   private readonly ttlMs: number
   private readonly now: () => number
 
   constructor(limits: ReservationCacheLimits = {}) {
-    this.maxEntries = Math.max(1, limits.maxEntries ?? 4096)
+    this.generationSize = Math.max(1, Math.floor((limits.maxEntries ?? 4096) / 2))
     this.ttlMs = limits.ttlMs ?? 60_000
     this.now = limits.now ?? (() => performance.now())
   }
 
   get size(): number {
-    return this.entries.size
+    return this.young.size + this.old.size
   }
 
   /** The cached answer (null: not a known node's MAC), or undefined when there is none fresh. */
   get(mac: string): ClientBinding | null | undefined {
-    const entry = this.entries.get(mac)
+    const entry = this.young.get(mac) ?? this.old.get(mac)
     if (!entry) return undefined
     if (entry.expiresAt <= this.now()) {
-      this.entries.delete(mac)
+      this.young.delete(mac)
+      this.old.delete(mac)
       return undefined
     }
     return entry.binding
   }
 
   set(mac: string, binding: ClientBinding | null): void {
-    const now = this.now()
-    this.entries.delete(mac)
-    // Oldest first: the expired ones, then as many as it takes to make room.
-    for (const [key, entry] of this.entries) {
-      if (entry.expiresAt > now && this.entries.size < this.maxEntries) break
-      this.entries.delete(key)
+    this.old.delete(mac)
+    if (!this.young.has(mac) && this.young.size >= this.generationSize) {
+      this.old = this.young
+      this.young = new Map()
     }
-    this.entries.set(mac, { binding, expiresAt: now + this.ttlMs })
+    this.young.set(mac, { binding, expiresAt: this.now() + this.ttlMs })
   }
 
   clear(): void {
-    this.entries.clear()
+    this.young = new Map()
+    this.old = new Map()
   }
 }

@@ -182,7 +182,8 @@ describe.skipIf(!isRoot)('DHCP server under floods and DECLINEs', () => {
     expect(lines.filter((l) => l.msg === 'no free address in the dhcp range: not offering')).toHaveLength(1)
     // One warning per warning kind, and the summary.
     expect(lines.filter((l) => l.level >= 40)).toHaveLength(counts['server busy'] ? 3 : 2)
-    expect(reservations?.cachedEntries).toBe(256)
+    expect(reservations?.cachedEntries).toBeLessThanOrEqual(256)
+    expect(reservations?.cachedEntries).toBeGreaterThan(128)
   }, 30_000)
 
   it('a reply that cannot be sent (the interface went down) is logged with its error, and the server answers again once it is up', async () => {
