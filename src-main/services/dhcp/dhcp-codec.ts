@@ -78,25 +78,45 @@ function cString(buf: Buffer): string {
   return buf.subarray(0, end < 0 ? buf.length : end).toString('latin1')
 }
 
-function readOptions(buf: Buffer, into: Map<number, Buffer>): string | null {
-  let i = 0
-  // Each step consumes at least one byte, so the loop ends within buf.length steps.
-  while (i < buf.length) {
+/** Each option's pieces as [start, end) offsets into the packet, in wire order (RFC 3396). */
+type OptionPieces = Map<number, number[]>
+
+function readOptions(buf: Buffer, from: number, to: number, into: OptionPieces): string | null {
+  let i = from
+  // Each step consumes at least one byte, so the loop ends within to - from steps.
+  while (i < to) {
     const code = buf[i] as number
     if (code === Option.PAD) {
       i++
       continue
     }
     if (code === Option.END) return null
-    if (i + 1 >= buf.length) return `option ${code} has no length byte`
+    if (i + 1 >= to) return `option ${code} has no length byte`
     const len = buf[i + 1] as number
-    if (i + 2 + len > buf.length) return `option ${code} claims ${len} bytes past the end of the packet`
-    const value = buf.subarray(i + 2, i + 2 + len)
-    const prior = into.get(code)
-    into.set(code, prior ? Buffer.concat([prior, value]) : Buffer.from(value))
+    if (i + 2 + len > to) return `option ${code} claims ${len} bytes past the end of the packet`
+    // Offsets now, one join at the end: joining each piece onto the value so far copied the value
+    // once per piece, quadratic in a datagram of thousands of one-byte pieces.
+    const pieces = into.get(code)
+    if (pieces) pieces.push(i + 2, i + 2 + len)
+    else into.set(code, [i + 2, i + 2 + len])
     i += 2 + len
   }
   return null
+}
+
+function joinPieces(buf: Buffer, pieces: readonly number[]): Buffer {
+  let length = 0
+  for (let p = 0; p < pieces.length; p += 2) length += (pieces[p + 1] as number) - (pieces[p] as number)
+  const out = Buffer.allocUnsafe(length)
+  let at = 0
+  for (let p = 0; p < pieces.length; p += 2) {
+    const start = pieces[p] as number
+    const end = pieces[p + 1] as number
+    // A native copy per byte-sized piece costs more than the bytes: copy small ones by hand.
+    if (end - start > 32) at += buf.copy(out, at, start, end)
+    else for (let b = start; b < end; b++) out[at++] = buf[b] as number
+  }
+  return out
 }
 
 export function decode(buf: Buffer): DecodeResult {
@@ -105,19 +125,22 @@ export function decode(buf: Buffer): DecodeResult {
   if (op !== 1 && op !== 2) return { ok: false, error: `op ${op} is neither BOOTREQUEST nor BOOTREPLY` }
   if (buf.readUInt32BE(HEADER_LENGTH) !== DHCP_MAGIC) return { ok: false, error: 'no DHCP magic cookie' }
   const hlen = Math.min(buf[2] as number, 16)
-  const options = new Map<number, Buffer>()
-  const err = readOptions(buf.subarray(HEADER_LENGTH + 4), options)
+  const pieces: OptionPieces = new Map()
+  const err = readOptions(buf, HEADER_LENGTH + 4, buf.length, pieces)
   if (err) return { ok: false, error: err }
   // Option overload (52): more options in the file (1), sname (2) or both (3) fields.
-  const overload = options.get(Option.OVERLOAD)?.[0] ?? 0
+  const overloadPieces = pieces.get(Option.OVERLOAD)
+  const overload = (overloadPieces ? joinPieces(buf, overloadPieces)[0] : 0) ?? 0
   if (overload & 1) {
-    const e = readOptions(buf.subarray(108, 236), options)
+    const e = readOptions(buf, 108, 236, pieces)
     if (e) return { ok: false, error: `in file field: ${e}` }
   }
   if (overload & 2) {
-    const e = readOptions(buf.subarray(44, 108), options)
+    const e = readOptions(buf, 44, 108, pieces)
     if (e) return { ok: false, error: `in sname field: ${e}` }
   }
+  const options = new Map<number, Buffer>()
+  for (const [code, offsets] of pieces) options.set(code, joinPieces(buf, offsets))
   const chaddr = [...buf.subarray(28, 28 + hlen)].map((b) => b.toString(16).padStart(2, '0')).join(':')
   return {
     ok: true,
@@ -217,7 +240,12 @@ export function ipOption(p: DhcpPacket, code: number): string | undefined {
 
 export function textOption(p: DhcpPacket, code: number): string | undefined {
   const v = p.options.get(code)
-  return v ? v.toString('latin1').replace(/\0+$/, '') : undefined
+  if (!v) return undefined
+  // Trailing NULs trimmed by a scan: /\0+$/ backtracks quadratically over a long NUL run, and
+  // repeated codes (RFC 3396) make an option as long as the datagram.
+  let end = v.length
+  while (end > 0 && v[end - 1] === 0) end--
+  return v.toString('latin1', 0, end)
 }
 
 /** Client system architecture (option 93, RFC 4578): 0 BIOS, 6/7/9/10/11 EFI flavours. */

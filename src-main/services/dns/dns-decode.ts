@@ -22,6 +22,23 @@ class DecodeFailure {
   constructor(readonly reason: string) {}
 }
 
+/** How a name reads on from one position: learnt once per message (see readName). */
+interface Suffix {
+  readonly text: string
+  /** Wire bytes of its labels, length bytes included, the root not. */
+  readonly wire: number
+  /** Compression pointers it follows. */
+  readonly hops: number
+  /** Where its first pointer points, -1 for none: the one check that depends on where reading began. */
+  readonly firstTarget: number
+}
+
+interface Cursor {
+  pos: number
+  /** Suffixes read after a compression pointer, by position, for every later pointer into them. */
+  readonly suffixes: Map<number, Suffix>
+}
+
 export function decodeHeader(buf: Buffer): DnsHeader | null {
   if (buf.length < HEADER_SIZE) return null
   const flags = buf.readUInt16BE(2)
@@ -52,7 +69,7 @@ export function decodeMessage(buf: Buffer): DnsMessage | DecodeError {
   if (minimum > buf.length) {
     return { error: `counts (${qd}/${an}/${ns}/${ar}) need at least ${minimum} bytes, message has ${buf.length}`, header }
   }
-  const cursor = { pos: HEADER_SIZE }
+  const cursor: Cursor = { pos: HEADER_SIZE, suffixes: new Map() }
   const questions: DnsQuestion[] = []
   const answers: DnsRecord[] = []
   const authorities: DnsRecord[] = []
@@ -84,19 +101,39 @@ export function decodeMessage(buf: Buffer): DnsMessage | DecodeError {
   return { header, questions, answers, authorities, additionals, edns }
 }
 
-function readName(buf: Buffer, cursor: { pos: number }): string | DecodeFailure {
+function readName(buf: Buffer, cursor: Cursor): string | DecodeFailure {
   let pos = cursor.pos
   let chunkStart = pos
   let wireLength = 1
   let hops = 0
   let jumped = false
   let name = ''
+  // Positions read after the first jump, flat: position, name length, wire length and hops there,
+  // and the target when the position holds a pointer (else -1). Remembered once the name is read.
+  const seen: number[] = []
+  let tailTarget = -1
   for (;;) {
     if (pos >= buf.length) return new DecodeFailure('name runs past the end')
+    if (jumped) {
+      // A suffix read before ends the name at once. Without this, a 64 KB query whose thousands of
+      // questions point into one 127-label name expanded every label again for each: most of a
+      // second of CPU for one datagram.
+      const known = cursor.suffixes.get(pos)
+      if (known && known.firstTarget < chunkStart) {
+        hops += known.hops
+        wireLength += known.wire
+        if (hops > MAX_POINTER_HOPS) return new DecodeFailure('too many compression pointers')
+        if (wireLength > MAX_NAME_WIRE) return new DecodeFailure('name longer than 255 bytes')
+        if (known.text !== '') name = name === '' ? known.text : `${name}.${known.text}`
+        tailTarget = known.firstTarget
+        break
+      }
+      seen.push(pos, name.length, wireLength, hops, -1)
+    }
     const len = buf.readUInt8(pos)
     if (len === 0) {
       if (!jumped) cursor.pos = pos + 1
-      return name
+      break
     }
     const kind = len & 0xc0
     if (kind === 0xc0) {
@@ -105,6 +142,7 @@ function readName(buf: Buffer, cursor: { pos: number }): string | DecodeFailure 
       // Strictly before everything read so far for this name: no pointer loop can form.
       if (target >= chunkStart) return new DecodeFailure(`compression pointer to ${target} does not point backwards`)
       if (++hops > MAX_POINTER_HOPS) return new DecodeFailure('too many compression pointers')
+      if (jumped) seen[seen.length - 1] = target
       if (!jumped) cursor.pos = pos + 2
       jumped = true
       pos = target
@@ -119,6 +157,22 @@ function readName(buf: Buffer, cursor: { pos: number }): string | DecodeFailure 
     name = name === '' ? label : `${name}.${label}`
     pos += 1 + len
   }
+  // What follows each position read after a jump does not depend on how reading got there, but for
+  // its first pointer's backward check: that target is kept, and a later read takes the suffix
+  // only where the same check passes.
+  let next = tailTarget
+  for (let i = seen.length - 5; i >= 0; i -= 5) {
+    const target = seen[i + 4] as number
+    if (target >= 0) next = target
+    const at = seen[i + 1] as number
+    cursor.suffixes.set(seen[i] as number, {
+      text: at === 0 ? name : name.slice(at + 1),
+      wire: wireLength - (seen[i + 2] as number),
+      hops: hops - (seen[i + 3] as number),
+      firstTarget: next
+    })
+  }
+  return name
 }
 
 /** A label in presentation form: dots, backslashes and unprintable bytes escaped (RFC 4343). */
@@ -142,7 +196,7 @@ function labelText(buf: Buffer, start: number, end: number): string {
   return out
 }
 
-function readRecord(buf: Buffer, cursor: { pos: number }): DnsRecord | EdnsOpt | DecodeFailure {
+function readRecord(buf: Buffer, cursor: Cursor): DnsRecord | EdnsOpt | DecodeFailure {
   const name = readName(buf, cursor)
   if (name instanceof DecodeFailure) return name
   let pos = cursor.pos
@@ -172,7 +226,7 @@ function readRecord(buf: Buffer, cursor: { pos: number }): DnsRecord | EdnsOpt |
     case DnsType.NS:
     case DnsType.CNAME:
     case DnsType.PTR: {
-      const at = { pos }
+      const at: Cursor = { pos, suffixes: cursor.suffixes }
       const target = readName(buf, at)
       if (target instanceof DecodeFailure) return target
       if (at.pos !== end) return new DecodeFailure('name rdata does not fill rdlength')
@@ -180,7 +234,7 @@ function readRecord(buf: Buffer, cursor: { pos: number }): DnsRecord | EdnsOpt |
       return { name, class: klass, ttl, type: t, target }
     }
     case DnsType.SOA: {
-      const at = { pos }
+      const at: Cursor = { pos, suffixes: cursor.suffixes }
       const mname = readName(buf, at)
       if (mname instanceof DecodeFailure) return mname
       const rname = readName(buf, at)

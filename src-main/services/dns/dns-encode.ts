@@ -15,6 +15,8 @@ import {
 // encodes can interleave, and a busy server does not allocate 64 KiB per answer.
 const scratch = Buffer.allocUnsafe(MAX_MESSAGE)
 const compression = new Map<string, number>()
+/** Name text already written -> the offset a pointer to all of it takes (what `compression` gives its wire form). */
+const wholeNames = new Map<string, number>()
 const v6Groups = new Uint16Array(8)
 
 /** Thrown by `encodeMessage` for data that cannot be put on the wire (our own bug or bad zone data). */
@@ -28,6 +30,7 @@ function need(pos: number, bytes: number): void {
 
 export function encodeMessage(msg: DnsMessage): Buffer {
   compression.clear()
+  wholeNames.clear()
   const h = msg.header
   const arCount = msg.additionals.length + (msg.edns ? 1 : 0)
   for (const count of [msg.questions.length, msg.answers.length, msg.authorities.length, arCount]) {
@@ -142,6 +145,13 @@ function writeOpt(e: EdnsOpt, pos: number): number {
  */
 function writeName(name: string, start: number): number {
   need(start, MAX_NAME_WIRE + 1)
+  // A name written before is the same pointer again, without re-deriving its labels and suffix
+  // keys: a reply that echoes thousands of long questions cost ~100 ms of CPU without this.
+  const whole = wholeNames.get(name)
+  if (whole !== undefined) {
+    scratch.writeUInt16BE(0xc000 | whole, start)
+    return start + 2
+  }
   const end = writeLabels(name, start)
   let pos = start
   while (scratch.readUInt8(pos) !== 0) {
@@ -149,9 +159,13 @@ function writeName(name: string, start: number): number {
     const earlier = compression.get(key)
     if (earlier !== undefined) {
       scratch.writeUInt16BE(0xc000 | earlier, pos)
+      if (pos === start) wholeNames.set(name, earlier)
       return pos + 2
     }
-    if (pos < 0x4000) compression.set(key, pos)
+    if (pos < 0x4000) {
+      compression.set(key, pos)
+      if (pos === start) wholeNames.set(name, pos)
+    }
     pos += 1 + scratch.readUInt8(pos)
   }
   return end
