@@ -7,7 +7,7 @@ import { bearerMatches } from './api-token'
 import { bodyless, coerceScalar, EVENTS_PATH, matchRoute, API_PREFIX } from './http-routes'
 import { failure, invokeOperation, type Handlers, type OperationResult } from './operations'
 import { serveStatic } from './static-files'
-import { createBoundedServer, parseBoundedJson, type HttpLimits } from '../base/http-limits'
+import { createBoundedServer, limitsWith, parseBoundedJson, untrustedNetworkLimits, type HttpLimits } from '../base/http-limits'
 import { listenTcp } from '../base/socket-ready'
 
 export interface HttpTransportOptions {
@@ -29,16 +29,11 @@ const MAX_BODY_BYTES = 1024 * 1024
  * request needs gets 400), and idle connections closed. Event streams send a heartbeat every 15 s,
  * well inside the idle timeout.
  */
-const LIMITS: HttpLimits = {
+const LIMITS: HttpLimits = limitsWith(untrustedNetworkLimits(), {
+  // Every client here is this machine's user, on one address: one count for both.
   maxConnections: 256,
-  maxConnectionsPerAddress: 256,
-  maxHeaderBytes: 16 * 1024,
-  headersTimeoutMs: 20_000,
-  requestTimeoutMs: 60_000,
-  keepAliveTimeoutMs: 5_000,
-  idleTimeoutMs: 60_000,
-  maxJsonDepth: 64
-}
+  maxConnectionsPerAddress: 256
+})
 const HEARTBEAT_MS = 15_000
 /**
  * Event frames an event-stream client has not read yet. Past this it is not reading (a stalled
