@@ -9,6 +9,8 @@ import { applyPlan, loadSubgraph, withPlan } from '../domain/noderole-graph-stor
 import { ADVISORY_LOCK } from '../store/advisory-locks'
 import { nextState, STATE_CODE } from '../domain/noderole-states'
 import { idList } from '../store/id-list'
+import { parseStringArray } from '../domain/attributes'
+import { nextByPrecedence } from './role-precedence'
 
 export interface ClaimedJob {
   readonly jobId: number
@@ -142,15 +144,16 @@ export class JobQueue {
     })
   }
 
-  private async claimRunnable(t: TxContext, space: number, busyNodes: Set<number>): Promise<ClaimedJob[]> {
-    // Runnable (DESIGN.md §2.1): todo, committed deployment, node alive and available, noderole
-    // available, jig active, and no other noderole on the node in transition or error.
-    let query = t.tx
+  /**
+   * Runnable (DESIGN.md §2.1): todo, committed deployment, node alive and available, noderole
+   * available, jig active, and no other noderole on the node in transition or error.
+   */
+  private runnable(t: TxContext) {
+    return t.tx
       .selectFrom('noderoles as nr')
       .innerJoin('nodes as n', 'n.id', 'nr.node_id')
       .innerJoin('deployments as d', 'd.id', 'nr.deployment_id')
       .innerJoin('roles as r', 'r.id', 'nr.role_id')
-      .select(['nr.id', 'nr.node_id'])
       .where('nr.state', '=', STATE_CODE.todo)
       .where('nr.available', '=', 1)
       .where('n.alive', '=', 1)
@@ -167,6 +170,13 @@ export class JobQueue {
           )
         )
       )
+  }
+
+  private async claimRunnable(t: TxContext, space: number, busyNodes: Set<number>): Promise<ClaimedJob[]> {
+    let query = this.runnable(t)
+      .select(['nr.id', 'nr.node_id'])
+      // Uncorrelated, so evaluated once per read: whether the precedence pass below is needed at all.
+      .select((eb) => eb.exists(eb.selectFrom('roles as p').select('p.id').where('p.precedes', '<>', '[]')).as('precedes_in_use'))
       .orderBy('nr.cohort')
       .orderBy('nr.id')
       // Over-fetch as above, more so: a node usually has many todo noderoles but runs one at a
@@ -177,12 +187,15 @@ export class JobQueue {
     // operator's edit) is passed over rather than waited for; the next claim round picks it up.
     if (t.kind === 'postgres') query = query.forUpdate('nr').skipLocked()
     const candidates = await query.execute()
-    const picked: Array<{ id: number; node_id: number }> = []
+    let picked: Array<{ id: number; node_id: number }> = []
     for (const c of candidates) {
       if (picked.length >= space) break
       if (busyNodes.has(c.node_id)) continue
       busyNodes.add(c.node_id)
       picked.push(c)
+    }
+    if (picked.length > 0 && candidates.some((c) => Boolean(c.precedes_in_use))) {
+      picked = await this.applyPrecedence(t, picked, candidates)
     }
     if (picked.length === 0) return []
     const ids = picked.map((p) => p.id)
@@ -211,6 +224,41 @@ export class JobQueue {
       .returning(['id', 'noderole_id', 'node_id'])
       .execute()
     return jobs.map((j) => ({ jobId: j.id, noderoleId: j.noderole_id, nodeId: j.node_id, attempt: 1 }))
+  }
+
+  /**
+   * Soft ordering (DESIGN.md §2.1): on each picked node, a noderole that another runnable noderole
+   * there precedes waits for it. The candidate read is limited, so the preceding noderole may not be
+   * among its rows: one more read takes every runnable noderole on the picked nodes whose role
+   * precedes anything, with the candidates already read there, and picks again by precedence.
+   * `precedes` names roles, not what a role provides.
+   */
+  private async applyPrecedence(
+    t: TxContext,
+    picked: ReadonlyArray<{ id: number; node_id: number }>,
+    candidates: ReadonlyArray<{ id: number; node_id: number }>
+  ): Promise<Array<{ id: number; node_id: number }>> {
+    const nodes = new Set(picked.map((p) => p.node_id))
+    const read = candidates.filter((c) => nodes.has(c.node_id)).map((c) => c.id)
+    let query = this.runnable(t)
+      .select(['nr.id', 'nr.node_id', 'r.name', 'r.precedes'])
+      .where('nr.node_id', 'in', [...nodes])
+      .where((eb) => eb.or([eb('r.precedes', '<>', '[]'), eb('nr.id', 'in', read)]))
+      .orderBy('nr.cohort')
+      .orderBy('nr.id')
+    // What this read may claim is locked like the candidates (the rows of those already locked
+    // by this transaction are not skipped).
+    if (t.kind === 'postgres') query = query.forUpdate('nr').skipLocked()
+    const byNode = new Map<number, Array<{ id: number; node_id: number; role: string; precedes: string[] }>>()
+    for (const r of await query.execute()) {
+      const list = byNode.get(r.node_id) ?? []
+      list.push({ id: r.id, node_id: r.node_id, role: r.name, precedes: parseStringArray(r.precedes) })
+      byNode.set(r.node_id, list)
+    }
+    return picked.map((p) => {
+      const next = nextByPrecedence(byNode.get(p.node_id) ?? [])
+      return next ? { id: next.id, node_id: next.node_id } : p
+    })
   }
 
   /** Writes a batch of finished runs: job rows, walls and logs, and the state ripple of each. */
