@@ -317,7 +317,7 @@ export class DnsServer {
       result = policy(query, zone, forwarding)
     } catch (err) {
       this.log?.error({ err }, 'dns zone lookup failed')
-      send(encodeMessage(serverFailureReply(query, forwarding)))
+      send(fit(serverFailureReply(query, forwarding), transport, query))
       return
     }
     switch (result.kind) {
@@ -340,7 +340,7 @@ export class DnsServer {
     try {
       if (this.forwarder.inFlight >= MAX_FORWARDS_IN_FLIGHT) {
         this.log?.warn({ inFlight: this.forwarder.inFlight }, 'dns forward refused: too many in flight')
-        send(encodeMessage(serverFailureReply(query, true)))
+        send(fit(serverFailureReply(query, true), transport, query))
         return
       }
       const answer = await this.forwarder.answer(raw, query, () => this.bound !== undefined)
@@ -357,7 +357,7 @@ export class DnsServer {
         }
         return
       }
-      if (this.bound) send(encodeMessage(serverFailureReply(query, true)))
+      if (this.bound) send(fit(serverFailureReply(query, true), transport, query))
     } catch (err) {
       this.log?.error({ err }, 'dns forward failed')
     }

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest'
 import { decodeMessage, encodeMessage, isDecodeError, DnsType, type DnsMessage, type DnsQuestion, type EdnsOpt } from './dns-codec'
 import { reverseNameOf } from './dns-names'
-import { policy, truncatedReply, udpLimitOf, zoneProblems, type DnsZone, type PolicyResult } from './dns-zone'
+import { policy, serverFailureReply, truncatedReply, udpLimitOf, zoneProblems, type DnsZone, type PolicyResult } from './dns-zone'
 
 const ZONE: DnsZone = {
   domain: 'Cluster.Test.',
@@ -257,5 +257,19 @@ describe('dns zone data', () => {
     const zone: DnsZone = { ...ZONE, domain: 'not a domain' }
     expect(zoneProblems(zone)[0]).toMatch(/domain "not a domain" is not a DNS name/)
     expect(answer(policy(query('node1.cluster.test', DnsType.A), zone, false)).header.rcode).toBe(5)
+  })
+
+  it('a SERVFAIL to a query of many questions echoes only the first, so it fits a UDP reply (fuzz seed 2412595269, dns:17510)', () => {
+    const label = 'x'.repeat(60)
+    const many = Array.from({ length: 40 }, (_, i) => ({ name: `${label}.${label}.${label}.q${i}.test`, type: 1, class: 1 }))
+    const q = query('', 1, { questions: many })
+    const fail = serverFailureReply(q, true)
+    expect(fail.header.rcode).toBe(2)
+    expect(fail.questions).toEqual([many[0]])
+    expect(encodeMessage(fail).length).toBeLessThanOrEqual(512)
+    // Truncation, the last resort for any reply too large, keeps at most one question too.
+    const huge = truncatedReply({ ...fail, questions: many })
+    expect(huge.questions).toHaveLength(1)
+    expect(encodeMessage(huge).length).toBeLessThanOrEqual(512)
   })
 })

@@ -333,14 +333,28 @@ export function formatErrorReply(header: DnsHeader, forwarding: boolean): DnsMes
   }
 }
 
-/** SERVFAIL: our side failed (zone source threw, upstream silent), not the client. */
+/**
+ * SERVFAIL: our side failed (zone source threw, upstream silent), not the client. It echoes only
+ * the first question, as every answer does: a query may carry thousands (the fuzzer sent 10 KB of
+ * them), and echoing all would make a UDP reply too large for the client to take.
+ */
 export function serverFailureReply(query: DnsMessage, forwarding: boolean): DnsMessage {
-  return replyMessage(query, forwarding, { rcode: DnsRcode.SERVFAIL, aa: false, questions: query.questions })
+  return replyMessage(query, forwarding, { rcode: DnsRcode.SERVFAIL, aa: false, questions: query.questions.slice(0, 1) })
 }
 
-/** The same reply with TC set and no records: the client repeats the question over TCP. */
+/**
+ * The same reply with TC set, no records and at most the first question (one name is at most 255
+ * bytes, so this always fits in 512): the client repeats the question over TCP.
+ */
 export function truncatedReply(message: DnsMessage): DnsMessage {
-  return { ...message, header: { ...message.header, tc: true }, answers: NONE, authorities: NONE, additionals: NONE }
+  return {
+    ...message,
+    header: { ...message.header, tc: true },
+    questions: message.questions.slice(0, 1),
+    answers: NONE,
+    authorities: NONE,
+    additionals: NONE
+  }
 }
 
 /** The largest UDP reply this client takes: 512, or its EDNS size capped at ours. */
