@@ -1,30 +1,27 @@
-// Binding a role to a node (Crowbar's NodeRole.create with requirement resolution) and removing
-// a binding. Each requirement is satisfied, in order, by: a noderole of it (or of a role providing
+// Binding a role to nodes (Crowbar's NodeRole.create with requirement resolution) and removing a
+// binding. Each requirement is satisfied, in order, by: a noderole of it (or of a role providing
 // it) on the same node; for a cluster role, every peer in the deployment; unless it is implicit,
 // one in this deployment, then in each parent deployment up the tree; else a new noderole on the
-// same node.
-import type { DeploymentRow, NodeRow, Tx } from '../store/database'
-import { loadRoles, type RoleRecord } from './barclamps'
+// same node. A new peer of a cluster role becomes a parent of the clients already bound (Crowbar's
+// bind_cluster_children). The rules run in memory (noderole-bind-plan.ts) over what is read here
+// once; the plan is written in multi-row statements.
+import type { Tx } from '../store/database'
+import { loadRoles } from './barclamps'
 import { deepMerge, type JsonObject } from './attributes'
-import { transact, type BindHook, type DomainContext, type TxContext } from './context'
+import { transact, type DomainContext, type TxContext } from './context'
 import { ancestorsOf, commitNodeRoles, deploymentRow } from './deployments'
-import { conflict, invalid, notFound } from '../model/errors'
+import { conflict, CrowbarError, invalid, notFound } from '../model/errors'
 import { activeJigsOf } from './jigs-known'
-import { nodeRow } from './nodes'
 import { STATE_CODE, stateFromCode } from './noderole-states'
-import { providersOf } from './role-requirements'
-
-interface BindScope {
-  readonly t: TxContext
-  readonly hooks: readonly BindHook[]
-  readonly activeJigs: ReadonlySet<string>
-  readonly deployment: DeploymentRow
-  readonly ancestors: readonly DeploymentRow[]
-  readonly node: NodeRow
-  readonly roles: readonly RoleRecord[]
-  /** Noderoles created by this bind, in creation order (parents before children). */
-  readonly created: number[]
-}
+import { loadSubgraph } from './noderole-graph-store'
+import {
+  BindPlanner,
+  bindReads,
+  isPlannedKey,
+  type BindNode,
+  type ClusterEdge,
+  type KnownNodeRole
+} from './noderole-bind-plan'
 
 export interface BindOptions {
   /**
@@ -34,138 +31,292 @@ export interface BindOptions {
   readonly commitNow?: boolean
 }
 
+export interface BulkBindResult {
+  readonly deployment_id: number
+  readonly role: string
+  /** Each node's noderole of the role, in the order the nodes were given. */
+  readonly noderoles: Array<{ node_id: number; id: number }>
+  /** How many noderoles the bind created, those it required included. */
+  readonly created: number
+}
+
+/** Binds a role to one node; returns its noderole (the one the node already held, or a new one). */
 export async function bindNodeRole(
   ctx: DomainContext,
   input: { deployment_id: number; node_id: number; role: string },
   options: BindOptions = {}
 ): Promise<number> {
-  return transact(ctx, async (t) => {
-    const deployment = await deploymentRow(t.tx, input.deployment_id)
-    if (deployment.state !== 'proposed' && !options.commitNow) {
-      throw conflict(`deployment ${deployment.name} is committed: propose it before binding roles`)
-    }
-    const node = await nodeRow(t.tx, input.node_id)
-    const roles = await loadRoles(t.tx)
-    const role = roles.find((r) => r.name === input.role)
-    if (!role) throw notFound(`no role named ${input.role}; install the barclamp that declares it`)
-    const scope: BindScope = { t, hooks: ctx.bindHooks?.all ?? [], activeJigs: activeJigsOf(ctx), deployment, ancestors: await ancestorsOf(t.tx, deployment), node, roles, created: [] }
-    const id = await bindRole(scope, role, [])
-    if (options.commitNow && deployment.state !== 'proposed' && scope.created.length > 0) {
-      await commitNodeRoles(t, deployment.id, scope.created)
-    }
-    return id
-  })
+  const result = await transact(ctx, (t) =>
+    bindInTransaction(ctx, t, { deployment_id: input.deployment_id, role: input.role, node_ids: [input.node_id] }, options, false)
+  )
+  return (result.noderoles[0] as { id: number }).id
 }
 
-async function bindRole(scope: BindScope, role: RoleRecord, path: readonly string[]): Promise<number> {
-  const { t, node } = scope
-  const existing = await t.tx
-    .selectFrom('noderoles')
-    .select('id')
-    .where('role_id', '=', role.id)
-    .where('node_id', '=', node.id)
-    .executeTakeFirst()
-  if (existing) return existing.id
-  if (path.includes(role.name)) throw invalid(`role requirements form a cycle: ${[...path, role.name].join(' -> ')}`)
-  if (role.abstract) throw invalid(`role ${role.name} is abstract: bind a role that provides it instead`)
-  if (!scope.activeJigs.has(role.jig)) {
-    throw conflict(`role ${role.name} runs with the ${role.jig} jig, which is not active on this installation`)
-  }
-  await refuseConflicts(scope, role)
+/**
+ * Binds a role to many nodes in one transaction, with the same result as binding it to each node
+ * in turn: applied whole, or refused whole with the first refusal (naming its node).
+ */
+export async function bindNodeRoles(
+  ctx: DomainContext,
+  input: { deployment_id: number; role: string; node_ids: readonly number[] },
+  options: BindOptions = {}
+): Promise<BulkBindResult> {
+  return transact(ctx, (t) => bindInTransaction(ctx, t, input, options, true))
+}
 
-  const parents: number[] = []
-  for (const requirement of role.requires) {
-    for (const id of await resolveRequirement(scope, role, requirement, [...path, role.name])) {
-      if (!parents.includes(id)) parents.push(id)
+// Keeps each statement's parameter count well under SQLite's and PostgreSQL's limits.
+const CHUNK = 500
+
+function chunks<T>(items: readonly T[]): T[][] {
+  const out: T[][] = []
+  for (let i = 0; i < items.length; i += CHUNK) out.push(items.slice(i, i + CHUNK))
+  return out
+}
+
+function push<K>(map: Map<K, number[]>, key: K, value: number): void {
+  const list = map.get(key)
+  if (list) list.push(value)
+  else map.set(key, [value])
+}
+
+/** In a bulk bind a refusal says which node it is about. */
+async function naming<T>(bulk: boolean, node: BindNode, work: () => T | Promise<T>): Promise<T> {
+  try {
+    return await work()
+  } catch (err) {
+    if (bulk && err instanceof CrowbarError && !err.message.includes(node.name)) {
+      throw new CrowbarError(err.kind, `node ${node.name}: ${err.message}`)
+    }
+    throw err
+  }
+}
+
+async function bindInTransaction(
+  ctx: DomainContext,
+  t: TxContext,
+  input: { deployment_id: number; role: string; node_ids: readonly number[] },
+  options: BindOptions,
+  bulk: boolean
+): Promise<BulkBindResult> {
+  const listed = new Set<number>()
+  for (const id of input.node_ids) {
+    if (listed.has(id)) throw invalid(`node ${id} is listed twice in node_ids: list each node once`)
+    listed.add(id)
+  }
+  const firstId = input.node_ids[0]
+  if (firstId === undefined) throw invalid('node_ids is empty: name at least one node')
+  const deployment = await deploymentRow(t.tx, input.deployment_id)
+  if (deployment.state !== 'proposed' && !options.commitNow) {
+    throw conflict(`deployment ${deployment.name} is committed: propose it before binding roles`)
+  }
+  const nodes = new Map<number, BindNode>()
+  for (const ids of chunks(input.node_ids)) {
+    for (const n of await t.tx.selectFrom('nodes').select(['id', 'name']).where('id', 'in', ids).execute()) nodes.set(n.id, n)
+  }
+  if (!nodes.has(firstId)) throw notFound(`no node with id ${firstId}`)
+  const roles = await loadRoles(t.tx)
+  const role = roles.find((r) => r.name === input.role)
+  if (!role) throw notFound(`no role named ${input.role}; install the barclamp that declares it`)
+  const chain = [deployment.id, ...(await ancestorsOf(t.tx, deployment)).map((d) => d.id)]
+  const planner = new BindPlanner({ roles, activeJigs: activeJigsOf(ctx), deploymentId: deployment.id, chain })
+  planner.know(await readKnown(t.tx, deployment.id, chain, input.node_ids, bindReads(roles, role)))
+
+  const keys: number[] = []
+  for (const id of input.node_ids) {
+    const node = nodes.get(id)
+    if (!node) throw notFound(`no node with id ${id}`)
+    keys.push(await naming(bulk, node, () => planner.bind(node, role)))
+  }
+  const joined = planner.clusterEdges.length > 0 ? await joinClusterPeers(t.tx, planner) : { edges: [], raised: new Map<number, number>() }
+
+  const idOf = await writePlan(t, deployment.id, planner, joined)
+  const real = (id: number): number => (isPlannedKey(id) ? (idOf.get(id) as number) : id)
+  const hooks = ctx.bindHooks?.all ?? []
+  for (const p of planner.created) {
+    const id = real(p.key)
+    if (hooks.length > 0) {
+      let sysdata: JsonObject = {}
+      for (const hook of hooks) {
+        const data = await naming(bulk, p.node, () => hook(t, { noderoleId: id, role: p.role.name, node: { id: p.node.id, name: p.node.name } }))
+        if (data) sysdata = deepMerge(sysdata, data)
+      }
+      if (Object.keys(sysdata).length > 0) {
+        await t.tx.updateTable('noderoles').set({ sysdata: JSON.stringify(sysdata) }).where('id', '=', id).execute()
+      }
+    }
+    t.emit({ kind: 'noderole', id, action: 'created', state: 'proposed' })
+  }
+  // Stored noderoles that gained a parent (a new cluster peer) or a higher cohort.
+  const touched = new Set([...joined.edges.map((e) => e.client).filter((c) => !isPlannedKey(c)), ...joined.raised.keys()])
+  for (const id of touched) t.emit({ kind: 'noderole', id, action: 'updated' })
+
+  const createdIds = planner.created.map((p) => real(p.key))
+  if (options.commitNow && deployment.state !== 'proposed' && createdIds.length > 0) {
+    await commitNodeRoles(t, deployment.id, createdIds)
+  }
+  return {
+    deployment_id: deployment.id,
+    role: role.name,
+    noderoles: input.node_ids.map((node_id, i) => ({ node_id, id: real(keys[i] as number) })),
+    created: createdIds.length
+  }
+}
+
+/**
+ * What the rules read: every noderole on the nodes, every one of the roles in `reads.all` in this
+ * deployment, and the first one of each role in `reads.first` in each deployment of the chain.
+ */
+async function readKnown(
+  tx: Tx,
+  deploymentId: number,
+  chain: readonly number[],
+  nodeIds: readonly number[],
+  reads: { first: number[]; all: number[] }
+): Promise<KnownNodeRole[]> {
+  const columns = ['id', 'role_id', 'node_id', 'deployment_id', 'cohort'] as const
+  const rows: Array<{ id: number; role_id: number; node_id: number; deployment_id: number; cohort: number }> = []
+  for (const ids of chunks(nodeIds)) {
+    rows.push(...(await tx.selectFrom('noderoles').select(columns).where('node_id', 'in', ids).execute()))
+  }
+  for (const roleIds of chunks(reads.all)) {
+    rows.push(
+      ...(await tx.selectFrom('noderoles').select(columns).where('deployment_id', '=', deploymentId).where('role_id', 'in', roleIds).execute())
+    )
+  }
+  for (const roleIds of chunks(reads.first)) {
+    const firsts = await tx
+      .selectFrom('noderoles')
+      .select((eb) => eb.fn.min('id').as('id'))
+      .where('deployment_id', 'in', [...chain])
+      .where('role_id', 'in', roleIds)
+      .groupBy(['deployment_id', 'role_id'])
+      .execute()
+    for (const ids of chunks(firsts.map((f) => Number(f.id)))) {
+      rows.push(...(await tx.selectFrom('noderoles').select(columns).where('id', 'in', ids).execute()))
     }
   }
-  const parentRows =
-    parents.length === 0 ? [] : await t.tx.selectFrom('noderoles').select('cohort').where('id', 'in', parents).execute()
-  const cohort = parentRows.length === 0 ? 0 : 1 + Math.max(...parentRows.map((p) => p.cohort))
+  return rows.map((r) => ({ id: r.id, roleId: r.role_id, nodeId: r.node_id, deploymentId: r.deployment_id, cohort: r.cohort }))
+}
 
-  const row = await t.tx
-    .insertInto('noderoles')
-    .values({
-      deployment_id: scope.deployment.id,
-      role_id: role.id,
-      node_id: node.id,
-      state: STATE_CODE.proposed,
-      cohort,
-      created_at: t.now,
-      updated_at: t.now
-    })
-    .returning('id')
-    .executeTakeFirstOrThrow()
-  if (parents.length > 0) {
+/**
+ * Each new cluster peer becomes a parent of the clients it was planned with, unless that would close
+ * a loop (the client is above the peer); then the cohorts below are raised to 1 + the highest parent
+ * cohort. Returns the edges kept and the new cohorts of stored noderoles (planned ones are updated
+ * in place).
+ */
+async function joinClusterPeers(tx: Tx, planner: BindPlanner): Promise<{ edges: ClusterEdge[]; raised: Map<number, number> }> {
+  const planned = new Map(planner.created.map((p) => [p.key, p]))
+  const storedClients = [...new Set(planner.clusterEdges.map((e) => e.client).filter((c) => !isPlannedKey(c)))]
+  // Every stored descendant of a stored client, with all its parents: a path from a client to its
+  // new peer can only run through these and through planned noderoles.
+  const graph = storedClients.length > 0 ? await loadSubgraph(tx, storedClients, { descendants: true }) : new Map()
+  const addedParents = new Map<number, number[]>()
+  const addedChildren = new Map<number, number[]>()
+  for (const p of planner.created) for (const parent of p.parents) push(addedChildren, parent, p.key)
+  const parentsOf = (id: number): readonly number[] => [
+    ...(planned.get(id)?.parents ?? graph.get(id)?.parents ?? []),
+    ...(addedParents.get(id) ?? [])
+  ]
+  const kept: ClusterEdge[] = []
+  const edges = planner.clusterEdges
+  for (let i = 0; i < edges.length; ) {
+    const peer = (edges[i] as ClusterEdge).peer
+    const above = new Set<number>()
+    const walk = [...parentsOf(peer)]
+    while (walk.length > 0) {
+      const id = walk.pop() as number
+      if (above.has(id)) continue
+      above.add(id)
+      walk.push(...parentsOf(id))
+    }
+    for (; i < edges.length && (edges[i] as ClusterEdge).peer === peer; i++) {
+      const edge = edges[i] as ClusterEdge
+      if (edge.client === peer || above.has(edge.client)) continue
+      push(addedParents, edge.client, peer)
+      push(addedChildren, peer, edge.client)
+      kept.push(edge)
+    }
+  }
+
+  const raised = new Map<number, number>()
+  const cohortOf = (id: number): number => planned.get(id)?.cohort ?? raised.get(id) ?? graph.get(id)?.cohort ?? planner.cohort(id) ?? 0
+  const setCohort = (id: number, cohort: number): void => {
+    const p = planned.get(id)
+    if (p) p.cohort = cohort
+    else raised.set(id, cohort)
+  }
+  // No cohort in a loop-free graph exceeds its number of vertices; stored rows edited into a loop
+  // would otherwise make this climb forever.
+  const ceiling = graph.size + planned.size
+  const queue: number[] = []
+  for (const e of kept) {
+    if (cohortOf(e.peer) + 1 > cohortOf(e.client)) {
+      setCohort(e.client, cohortOf(e.peer) + 1)
+      queue.push(e.client)
+    }
+  }
+  for (let q = 0; q < queue.length; q++) {
+    const id = queue[q] as number
+    const next = cohortOf(id) + 1
+    if (next > ceiling) break
+    for (const child of [...((graph.get(id)?.children as number[] | undefined) ?? []), ...(addedChildren.get(id) ?? [])]) {
+      if (next > cohortOf(child)) {
+        setCohort(child, next)
+        queue.push(child)
+      }
+    }
+  }
+  return { edges: kept, raised }
+}
+
+/** Writes the planned noderoles, their edges, raised cohorts and deployment roles; planned key -> id. */
+async function writePlan(
+  t: TxContext,
+  deploymentId: number,
+  planner: BindPlanner,
+  joined: { edges: readonly ClusterEdge[]; raised: ReadonlyMap<number, number> }
+): Promise<Map<number, number>> {
+  const idOf = new Map<number, number>()
+  for (const chunk of chunks(planner.created)) {
+    const rows = await t.tx
+      .insertInto('noderoles')
+      .values(
+        chunk.map((p) => ({
+          deployment_id: deploymentId,
+          role_id: p.role.id,
+          node_id: p.node.id,
+          state: STATE_CODE.proposed,
+          cohort: p.cohort,
+          created_at: t.now,
+          updated_at: t.now
+        }))
+      )
+      .returning(['id', 'role_id', 'node_id'])
+      .execute()
+    // Matched by (role, node), unique per noderole: neither engine promises RETURNING's row order.
+    const byRoleNode = new Map(rows.map((r) => [`${r.role_id}/${r.node_id}`, r.id]))
+    for (const p of chunk) idOf.set(p.key, byRoleNode.get(`${p.role.id}/${p.node.id}`) as number)
+  }
+  const real = (id: number): number => (isPlannedKey(id) ? (idOf.get(id) as number) : id)
+  const edges: Array<{ parent_id: number; child_id: number }> = []
+  for (const p of planner.created) for (const parent of p.parents) edges.push({ parent_id: real(parent), child_id: real(p.key) })
+  for (const e of joined.edges) edges.push({ parent_id: real(e.peer), child_id: real(e.client) })
+  for (const chunk of chunks(edges)) await t.tx.insertInto('noderole_edges').values(chunk).execute()
+
+  const byCohort = new Map<number, number[]>()
+  for (const [id, cohort] of joined.raised) push(byCohort, cohort, id)
+  for (const [cohort, ids] of byCohort) {
+    for (const chunk of chunks(ids)) await t.tx.updateTable('noderoles').set({ cohort, updated_at: t.now }).where('id', 'in', chunk).execute()
+  }
+  const roleIds = [...new Set(planner.created.map((p) => p.role.id))]
+  for (const chunk of chunks(roleIds)) {
     await t.tx
-      .insertInto('noderole_edges')
-      .values(parents.map((p) => ({ parent_id: p, child_id: row.id })))
+      .insertInto('deployment_roles')
+      .values(chunk.map((role_id) => ({ deployment_id: deploymentId, role_id })))
+      .onConflict((oc) => oc.columns(['deployment_id', 'role_id']).doNothing())
       .execute()
   }
-  await t.tx
-    .insertInto('deployment_roles')
-    .values({ deployment_id: scope.deployment.id, role_id: role.id })
-    .onConflict((oc) => oc.columns(['deployment_id', 'role_id']).doNothing())
-    .execute()
-  let sysdata: JsonObject = {}
-  for (const hook of scope.hooks) {
-    const data = await hook(t, { noderoleId: row.id, role: role.name, node: { id: node.id, name: node.name } })
-    if (data) sysdata = deepMerge(sysdata, data)
-  }
-  if (Object.keys(sysdata).length > 0) {
-    await t.tx.updateTable('noderoles').set({ sysdata: JSON.stringify(sysdata) }).where('id', '=', row.id).execute()
-  }
-  scope.created.push(row.id)
-  t.emit({ kind: 'noderole', id: row.id, action: 'created', state: 'proposed' })
-  return row.id
-}
-
-async function resolveRequirement(
-  scope: BindScope,
-  role: RoleRecord,
-  requirement: string,
-  path: readonly string[]
-): Promise<number[]> {
-  const { t, node, deployment } = scope
-  const providers = providersOf(scope.roles, requirement)
-  const required = providers[0]
-  if (!required) throw invalid(`role ${role.name} requires ${requirement}, which no installed role provides`)
-  const providerIds = providers.map((p) => p.id)
-  const find = (tx: Tx) => tx.selectFrom('noderoles').select('id').where('role_id', 'in', providerIds).orderBy('id')
-
-  const onNode = await find(t.tx).where('node_id', '=', node.id).executeTakeFirst()
-  if (onNode) return [onNode.id]
-  if (required.cluster) {
-    const peers = await find(t.tx).where('deployment_id', '=', deployment.id).execute()
-    if (peers.length > 0) return peers.map((p) => p.id)
-  }
-  if (!required.implicit) {
-    for (const d of [deployment, ...scope.ancestors]) {
-      const found = await find(t.tx).where('deployment_id', '=', d.id).executeTakeFirst()
-      if (found) return [found.id]
-    }
-  }
-  const bindable = providers.find((p) => !p.abstract)
-  if (!bindable) throw invalid(`role ${role.name} requires ${requirement}, which only abstract roles provide`)
-  return [await bindRole(scope, bindable, path)]
-}
-
-/** A role may not sit on a node beside a role it conflicts with, nor duplicate what one provides. */
-async function refuseConflicts(scope: BindScope, role: RoleRecord): Promise<void> {
-  const bound = await scope.t.tx
-    .selectFrom('noderoles')
-    .select('role_id')
-    .where('node_id', '=', scope.node.id)
-    .execute()
-  for (const { role_id } of bound) {
-    const other = scope.roles.find((r) => r.id === role_id)
-    if (!other) continue
-    if (role.conflicts.includes(other.name) || other.conflicts.includes(role.name)) {
-      throw conflict(`role ${role.name} conflicts with role ${other.name}, already bound on ${scope.node.name}`)
-    }
-    const dup = role.provides.find((p) => other.name === p || other.provides.includes(p))
-    if (dup) throw conflict(`node ${scope.node.name} already has ${other.name}, which provides ${dup} as ${role.name} would`)
-  }
+  return idOf
 }
 
 /**
