@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { scenario } from '../testing/domain-scenario'
-import { getNodeRoleDetail, retryNodeRole, setNodeRoleData } from '../domain/noderoles'
+import { getNodeRoleDetail, setNodeRoleData } from '../domain/noderoles'
 import { updateNode } from '../domain/nodes'
 import type { JigRun } from '../jigs/jig'
 import { NoopJig } from '../jigs/noop-jig'
@@ -54,7 +54,7 @@ describe.each(STORE_KINDS)('annealer on %s', (kind) => {
     expect(jobs.every((j) => j.state === 'done' && j.attempt === 1 && j.finished_at !== null)).toBe(true)
   })
 
-  it('leaves a failed run in error with its log, children blocked, and runs it again on retry', async () => {
+  it('leaves a failed run in error with its log, children blocked, and runs it again once fixed data is committed (no retry)', async () => {
     const { app, s, annealer } = await start()
     const n1 = await s.node('n1.lab.test')
     const lab = await s.deployment('lab')
@@ -70,7 +70,6 @@ describe.each(STORE_KINDS)('annealer on %s', (kind) => {
     await s.propose(lab)
     await setNodeRoleData(app.ctx, lib, { test_jig: { fail: false } })
     await s.commit(lab)
-    await retryNodeRole(app.ctx, lib)
     await annealer.idle()
     expect(await s.states(lab)).toEqual({ 'test-library@n1': 'active', 'test-server@n1': 'active' })
   })

@@ -6,9 +6,11 @@ import { mergeLayers, parseStringArray } from '../domain/attributes'
 import type { DomainContext } from '../domain/context'
 import { runInputs, type RunInput } from '../domain/noderoles'
 import { updateNode } from '../domain/nodes'
+import { waitingCounts } from '../domain/noderole-waiting'
 import { messageOf } from '../base/error-message'
 import type { Logger } from '../base/log'
 import type { Jig, JigOutcome, JigRun, JigTarget } from '../jigs/jig'
+import type { WaitingReason } from '../model'
 import { JobQueue, type ClaimedJob, type Completion } from './job-queue'
 import type { PeerChannel } from '../store/peer-channel'
 import { readSetting, SETTING, writeSettings } from '../store/settings'
@@ -45,6 +47,7 @@ export interface AnnealerStatus {
   readonly max_jobs: number
   readonly running: number
   readonly queued: number
+  readonly waiting: Record<WaitingReason, number>
 }
 
 export class Annealer {
@@ -158,7 +161,9 @@ export class Annealer {
       .groupBy('state')
       .execute()
     const count = (s: string) => Number(rows.find((r) => r.state === s)?.n ?? 0)
-    return { max_jobs: this.maxJobs, running: count('running'), queued: count('queued') }
+    // The jigs this annealer runs are the installation's active ones.
+    const waiting = await waitingCounts(this.options.ctx.db, new Set(this.jigs.keys()))
+    return { max_jobs: this.maxJobs, running: count('running'), queued: count('queued'), waiting }
   }
 
   /** Resolves once nothing is running and the last pump found nothing to claim. */

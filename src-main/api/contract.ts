@@ -6,6 +6,7 @@ import {
   AnnealerStatusSchema,
   BarclampDefinitionSchema,
   BarclampSchema,
+  DeploymentRoleSchema,
   DeploymentSchema,
   Description,
   Fqdn,
@@ -95,7 +96,34 @@ export const contract = {
     output: z.object({ deleted: Id }),
     summary: 'Delete a deployment with no children and nothing run in it'
   }),
-  commitDeployment: op({ method: 'POST', path: '/deployments/:id/commit', input: ById, output: DeploymentSchema, summary: 'Commit the open proposal: proposed noderoles go to todo or blocked' }),
+  commitDeployment: op({
+    method: 'POST',
+    path: '/deployments/:id/commit',
+    input: ById,
+    output: DeploymentSchema,
+    summary: 'Commit the open proposal: proposed noderoles go to todo or blocked; noderoles whose data the proposal changed run again'
+  }),
+  listDeploymentRoles: op({
+    method: 'GET',
+    path: '/deployments/:id/roles',
+    input: ById,
+    output: z.array(DeploymentRoleSchema),
+    summary: 'The deployment-role data of every role bound in a deployment (proposed and committed)'
+  }),
+  setDeploymentRoleData: op({
+    method: 'PUT',
+    path: '/deployments/:id/roles/:role/data',
+    input: z.object({ id: Id, role: RoleName, data: JsonObjectSchema }).strict(),
+    output: DeploymentRoleSchema,
+    summary: 'Replace a role’s data in a deployment’s open proposal (every noderole of the role there reads it)'
+  }),
+  patchDeploymentRoleData: op({
+    method: 'PATCH',
+    path: '/deployments/:id/roles/:role/data',
+    input: z.object({ id: Id, role: RoleName, data: JsonObjectSchema }).strict(),
+    output: DeploymentRoleSchema,
+    summary: 'Change a role’s data in a deployment’s open proposal by a JSON merge patch (RFC 7396: null removes a key)'
+  }),
 
   listBarclamps: op({ method: 'GET', path: '/barclamps', input: NoInput, output: z.array(BarclampSchema), summary: 'Installed barclamps' }),
   importBarclamp: op({ method: 'POST', path: '/barclamps', input: BarclampDefinitionSchema, output: BarclampSchema, summary: 'Install or update a barclamp and its roles' }),
@@ -167,6 +195,13 @@ export const contract = {
     output: NodeRoleSchema,
     summary: 'Bind a role to a node in a proposed deployment (creates the noderoles it requires too)'
   }),
+  bindNodeRoles: op({
+    method: 'POST',
+    path: '/noderoles/bulk',
+    input: z.object({ deployment_id: Id, role: RoleName, node_ids: z.array(Id).min(1).max(20000) }).strict(),
+    output: z.object({ deployment_id: Id, role: z.string(), noderoles: z.array(z.object({ node_id: Id, id: Id })), created: z.number().int() }),
+    summary: 'Bind a role to many nodes at once, as binding it to each in turn would: all of them, or none with the first refusal'
+  }),
   deleteNodeRole: op({ method: 'DELETE', path: '/noderoles/:id', input: ById, output: z.object({ deleted: z.array(Id) }), summary: 'Remove a noderole (and descendants that go with it)' }),
   setNodeRoleData: op({
     method: 'PUT',
@@ -175,7 +210,28 @@ export const contract = {
     output: NodeRoleDetailSchema,
     summary: 'Set the operator (user) data of a noderole in a proposed deployment'
   }),
+  patchNodeRoleData: op({
+    method: 'PATCH',
+    path: '/noderoles/:id/data',
+    input: z.object({ id: Id, data: JsonObjectSchema }).strict(),
+    output: NodeRoleDetailSchema,
+    summary: 'Change the operator data of a noderole in a proposed deployment by a JSON merge patch (RFC 7396: null removes a key)'
+  }),
+  updateNodeRole: op({
+    method: 'PATCH',
+    path: '/noderoles/:id',
+    input: z.object({ id: Id, available: z.boolean() }).strict(),
+    output: NodeRoleSchema,
+    summary: 'Set a noderole’s available switch: the annealer leaves an unavailable noderole alone'
+  }),
   retryNodeRole: op({ method: 'POST', path: '/noderoles/:id/retry', input: ById, output: NodeRoleSchema, summary: 'Put an errored noderole back to todo' }),
+  rerunNodeRole: op({
+    method: 'POST',
+    path: '/noderoles/:id/rerun',
+    input: ById,
+    output: NodeRoleSchema,
+    summary: 'Run an active noderole again with its current data; its descendants wait and run again after it'
+  }),
 
   listNetworks: op({ method: 'GET', path: '/networks', input: NoInput, output: z.array(NetworkSchema), summary: 'Networks with ranges, routers and allocations' }),
   getNetwork: op({ method: 'GET', path: '/networks/:id', input: ById, output: NetworkSchema, summary: 'One network' }),
@@ -200,10 +256,19 @@ export const contract = {
     method: 'GET',
     path: '/jobs',
     input: z
-      .object({ state: JobStateSchema.optional(), noderole_id: Id.optional(), limit: z.number().int().min(1).max(1000).default(200) })
+      .object({
+        state: JobStateSchema.optional(),
+        noderole_id: Id.optional(),
+        node_id: Id.optional(),
+        /** Jobs of the noderoles in this deployment. */
+        deployment_id: Id.optional(),
+        /** Paging: jobs with a smaller id (older), the next page after the last one read. */
+        before_id: Id.optional(),
+        limit: z.number().int().min(1).max(1000).default(200)
+      })
       .strict(),
     output: z.array(JobSchema),
-    summary: 'Jig runs, newest first'
+    summary: 'Jig runs, newest first; the filters combine (AND), an unknown node or deployment matches none'
   }),
   getJob: op({ method: 'GET', path: '/jobs/:id', input: ById, output: JobDetailSchema, summary: 'One jig run with its captured output' }),
   getAnnealer: op({ method: 'GET', path: '/annealer', input: NoInput, output: AnnealerStatusSchema, summary: 'Queue state and the concurrency limit' }),

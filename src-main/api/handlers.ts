@@ -9,8 +9,9 @@ import {
   listDeployments,
   proposeDeployment
 } from '../domain/deployments'
-import { bindNodeRole, deleteNodeRole } from '../domain/noderole-binding'
-import { getNodeRole, getNodeRoleDetail, listNodeRoles, retryNodeRole, setNodeRoleData } from '../domain/noderoles'
+import { bindNodeRole, bindNodeRoles, deleteNodeRole } from '../domain/noderole-binding'
+import { getNodeRole, getNodeRoleDetail, listNodeRoles, rerunNodeRole, retryNodeRole, setNodeRoleAvailable, setNodeRoleData } from '../domain/noderoles'
+import { listDeploymentRoles, setDeploymentRoleData } from '../domain/deployment-roles'
 import { createNode, deleteNode, getNode, listNodes, updateNode } from '../domain/nodes'
 import { getJob, listJobs } from '../annealer/jobs'
 import type { Annealer } from '../annealer/annealer'
@@ -18,6 +19,7 @@ import { conflict } from '../model/errors'
 import { allocateNodeAddresses, nodeAddresses } from '../barclamps/network/allocations'
 import { createNetwork, deleteNetwork, getNetwork, listNetworks, updateNetwork } from '../barclamps/network/networks'
 import { transact } from '../domain/context'
+import { activeJigsOf } from '../domain/jigs-known'
 import { resetNodeSecret } from '../barclamps/provisioner/node-credentials'
 import { nodeRow } from '../domain/nodes'
 import type { Node } from '../model'
@@ -55,6 +57,9 @@ export function createHandlers(ctx: DomainContext, info: HandlerInfo): Handlers 
     proposeDeployment: ({ id }) => proposeDeployment(ctx, id),
     commitDeployment: ({ id }) => commitDeployment(ctx, id),
     discardProposal: ({ id }) => discardProposal(ctx, id),
+    listDeploymentRoles: ({ id }) => listDeploymentRoles(db, id),
+    setDeploymentRoleData: ({ id, role, data }) => setDeploymentRoleData(ctx, { deployment_id: id, role, data }),
+    patchDeploymentRoleData: ({ id, role, data }) => setDeploymentRoleData(ctx, { deployment_id: id, role, data }, 'merge_patch'),
     deleteDeployment: ({ id }) => deleteDeployment(ctx, id),
     listBarclamps: () => listBarclamps(db),
     importBarclamp: (def) => importBarclamp(ctx, def),
@@ -75,12 +80,16 @@ export function createHandlers(ctx: DomainContext, info: HandlerInfo): Handlers 
       await resetNodeSecret(db, id)
       return { id, reset: true }
     },
-    listNodeRoles: (filter) => listNodeRoles(db, filter),
-    getNodeRole: ({ id }) => getNodeRoleDetail(db, id),
+    listNodeRoles: (filter) => listNodeRoles(db, filter, activeJigsOf(ctx)),
+    getNodeRole: ({ id }) => getNodeRoleDetail(db, id, activeJigsOf(ctx)),
     bindNodeRole: async (input) => getNodeRole(db, await bindNodeRole(ctx, input)),
+    bindNodeRoles: (input) => bindNodeRoles(ctx, input),
     deleteNodeRole: ({ id }) => deleteNodeRole(ctx, id),
     setNodeRoleData: ({ id, data }) => setNodeRoleData(ctx, id, data),
+    patchNodeRoleData: ({ id, data }) => setNodeRoleData(ctx, id, data, 'merge_patch'),
+    updateNodeRole: ({ id, available }) => setNodeRoleAvailable(ctx, id, available),
     retryNodeRole: ({ id }) => retryNodeRole(ctx, id),
+    rerunNodeRole: ({ id }) => rerunNodeRole(ctx, id),
     listNetworks: () => listNetworks(db),
     getNetwork: ({ id }) => getNetwork(db, id),
     createNetwork: (input) => createNetwork(ctx, input),

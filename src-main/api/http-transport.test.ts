@@ -113,7 +113,7 @@ describe('HTTP transport (headless mode)', () => {
     expect(missing.status).toBe(404)
     expect(message(missing)).toBe('no deployment with id 42')
     const system = await call(port, 'POST', '/api/v2/deployments/1/propose', '{}', JSON_HEADERS)
-    expect(system.status).toBe(400)
+    expect(system.status).toBe(409)
     expect(message(system)).toMatch('the system deployment can never be proposed')
     await call(port, 'POST', '/api/v2/deployments', JSON.stringify({ name: 'lab' }), JSON_HEADERS)
     const dup = await call(port, 'POST', '/api/v2/deployments', JSON.stringify({ name: 'lab' }), JSON_HEADERS)

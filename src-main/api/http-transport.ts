@@ -163,8 +163,9 @@ export class HttpTransport {
     if (bodyless(route.method)) {
       for (const [k, v] of url.searchParams) input[k] = coerceScalar(v)
     } else {
-      // JSON only: a cross-site form cannot send it without a CORS preflight, which we never grant.
-      if (!/^application\/json\b/i.test(req.headers['content-type'] ?? '')) {
+      // JSON only (or RFC 7396's merge-patch JSON): a cross-site form cannot send either without a
+      // CORS preflight, which we never grant.
+      if (!/^application\/(json|merge-patch\+json)\b/i.test(req.headers['content-type'] ?? '')) {
         send(res, failure('invalid', 'send the body as JSON with Content-Type: application/json'), 415)
         return
       }

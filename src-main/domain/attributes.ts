@@ -12,11 +12,16 @@ export function isJsonObject(value: unknown): value is JsonObject {
   return typeof value === 'object' && value !== null && !Array.isArray(value)
 }
 
+/** Sets an own key, even `__proto__` (a key JSON may carry), without touching the prototype. */
+function setKey(out: JsonObject, key: string, value: JsonValue): void {
+  Object.defineProperty(out, key, { value, enumerable: true, writable: true, configurable: true })
+}
+
 export function deepMerge(base: JsonObject, over: JsonObject): JsonObject {
   const out: JsonObject = { ...base }
   for (const [key, value] of Object.entries(over)) {
-    const current = out[key]
-    out[key] = isJsonObject(current) && isJsonObject(value) ? deepMerge(current, value) : value
+    const current = Object.hasOwn(out, key) ? out[key] : undefined
+    setKey(out, key, isJsonObject(current) && isJsonObject(value) ? deepMerge(current, value) : value)
   }
   return out
 }
@@ -29,6 +34,35 @@ export function mergeLayers(layers: AttributeLayers): JsonObject {
 /** Parents' walls, merged in the order given (lower cohort first, so nearer parents win). */
 export function mergeWalls(walls: readonly JsonObject[]): JsonObject {
   return walls.reduce<JsonObject>((acc, wall) => deepMerge(acc, wall), {})
+}
+
+/** A JSON value with object keys sorted: equal values give equal text whatever their key order. */
+export function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    isJsonObject(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : v
+  )
+}
+
+/** Two JSON object columns hold the same value (unparseable text reads as empty, as everywhere). */
+export function sameJson(a: string, b: string): boolean {
+  return a === b || canonicalJson(parseJsonObject(a)) === canonicalJson(parseJsonObject(b))
+}
+
+/**
+ * JSON merge patch (RFC 7396): objects merge key by key, a null removes the key, anything else
+ * replaces what was there (arrays whole).
+ */
+export function mergePatch(target: JsonObject, patch: JsonObject): JsonObject {
+  const out: JsonObject = { ...target }
+  for (const [key, value] of Object.entries(patch)) {
+    if (value === null) {
+      delete out[key]
+      continue
+    }
+    const current = Object.hasOwn(out, key) ? out[key] : undefined
+    setKey(out, key, isJsonObject(value) ? mergePatch(isJsonObject(current) ? current : {}, value) : value)
+  }
+  return out
 }
 
 /** Parses a JSON object column; anything else (corrupt or not an object) reads as empty. */

@@ -4,7 +4,7 @@
 import type { Deployment } from '../model'
 import { transact, type DomainContext, type TxContext } from './context'
 import { deploymentRow, getDeployment } from './deployments'
-import { conflict, invalid } from '../model/errors'
+import { conflict } from '../model/errors'
 import { STATE_CODE } from './noderole-states'
 
 async function refuseOutsideDependents(t: TxContext, doomed: readonly number[], what: string): Promise<void> {
@@ -53,7 +53,7 @@ export async function discardProposal(ctx: DomainContext, id: number): Promise<D
 export async function deleteDeployment(ctx: DomainContext, id: number): Promise<{ deleted: number }> {
   return transact(ctx, async (t) => {
     const row = await deploymentRow(t.tx, id)
-    if (row.system === 1) throw invalid('the system deployment cannot be deleted')
+    if (row.system === 1) throw conflict('the system deployment cannot be deleted')
     const child = await t.tx.selectFrom('deployments').select('name').where('parent_id', '=', id).executeTakeFirst()
     if (child) throw conflict(`deployment ${row.name} has a child deployment (${child.name}); delete that first`)
     const noderoles = await t.tx.selectFrom('noderoles').select(['id', 'run_count', 'state']).where('deployment_id', '=', id).execute()

@@ -3,9 +3,10 @@ import { sql } from 'kysely'
 import type { Deployment } from '../model'
 import type { DeploymentRow, Queryable, Tx } from '../store/database'
 import { transact, type DomainContext, type TxContext } from './context'
-import { conflict, invalid, notFound } from '../model/errors'
+import { conflict, notFound } from '../model/errors'
 import { isUniqueViolation } from '../store/unique-violation'
-import { planCommit } from './noderole-graph'
+import { planCommit, planRerun } from './noderole-graph'
+import { sameJson } from './attributes'
 import { applyPlan, loadGraph } from './noderole-graph-store'
 import { NODEROLE_STATES, type NodeRoleState } from '../model'
 import { STATE_CODE, stateFromCode } from './noderole-states'
@@ -173,7 +174,7 @@ export async function proposeDeployment(ctx: DomainContext, id: number): Promise
   return transact(ctx, async (t) => {
     const row = await lockDeployment(t, id)
     if (row.system === 1) {
-      throw invalid('the system deployment can never be proposed; create a child deployment for new work')
+      throw conflict('the system deployment can never be proposed; create a child deployment for new work')
     }
     if (row.state === 'proposed') throw conflict(`deployment ${row.name} already has an open proposal: commit it first`)
     await openSnapshot(t, row)
@@ -187,12 +188,15 @@ export async function commitDeployment(ctx: DomainContext, id: number): Promise<
   return transact(ctx, async (t) => {
     const row = await lockDeployment(t, id)
     if (row.state !== 'proposed') throw conflict(`deployment ${row.name} has no open proposal: nothing to commit`)
+    // Read before commitNodeRoles copies the data over: what the proposal changed must run again.
+    const changed = await noderolesWithChangedData(t, id)
     await commitNodeRoles(t, id)
     await t.tx
       .updateTable('deployment_roles')
       .set((eb) => ({ committed_data: eb.ref('proposed_data') }))
       .where('deployment_id', '=', id)
       .execute()
+    if (changed.length > 0) await applyPlan(t, planRerun(await loadGraph(t.tx), changed))
     await t.tx
       .updateTable('snapshots')
       .set({ state: 'committed', committed_at: t.now })
@@ -205,21 +209,64 @@ export async function commitDeployment(ctx: DomainContext, id: number): Promise<
   })
 }
 
+/**
+ * Noderoles of the deployment, already committed once, whose run input the open proposal changes:
+ * their own data, or the deployment-role data of their role. Compared as JSON values, so the same
+ * data written again (or with its keys in another order) is no change.
+ */
+async function noderolesWithChangedData(t: TxContext, deploymentId: number): Promise<number[]> {
+  const own = await t.tx
+    .selectFrom('noderoles')
+    .select(['id', 'proposed_data', 'committed_data'])
+    .where('deployment_id', '=', deploymentId)
+    .where('state', '!=', STATE_CODE.proposed)
+    .whereRef('proposed_data', '!=', 'committed_data')
+    .execute()
+  const ids = new Set(own.filter((r) => !sameJson(r.proposed_data, r.committed_data)).map((r) => r.id))
+  const roles = (
+    await t.tx
+      .selectFrom('deployment_roles')
+      .select(['role_id', 'proposed_data', 'committed_data'])
+      .where('deployment_id', '=', deploymentId)
+      .whereRef('proposed_data', '!=', 'committed_data')
+      .execute()
+  ).filter((r) => !sameJson(r.proposed_data, r.committed_data))
+  if (roles.length > 0) {
+    const ofRoles = await t.tx
+      .selectFrom('noderoles')
+      .select('id')
+      .where('deployment_id', '=', deploymentId)
+      .where('state', '!=', STATE_CODE.proposed)
+      .where('role_id', 'in', roles.map((r) => r.role_id))
+      .execute()
+    for (const r of ofRoles) ids.add(r.id)
+  }
+  return [...ids]
+}
+
 /** Copies each noderole's proposed data to committed and moves proposed ones to todo/blocked. */
 export async function commitNodeRoles(t: TxContext, deploymentId: number, only?: readonly number[]): Promise<void> {
-  let copy = t.tx
-    .updateTable('noderoles')
-    .set((eb) => ({ committed_data: eb.ref('proposed_data') }))
-    .where('deployment_id', '=', deploymentId)
-  if (only) copy = copy.where('id', 'in', idList(only))
-  await copy.execute()
-  let proposed = t.tx
-    .selectFrom('noderoles')
-    .select('id')
-    .where('deployment_id', '=', deploymentId)
-    .where('state', '=', STATE_CODE.proposed)
-  if (only) proposed = proposed.where('id', 'in', idList(only))
-  const ids = (await proposed.execute()).map((r) => r.id)
+  // `only` may be a bulk bind's every new noderole: 500 ids a statement stays under both engines'
+  // parameter limits.
+  const parts: Array<readonly number[] | undefined> = []
+  if (!only) parts.push(undefined)
+  else for (let i = 0; i < only.length; i += 500) parts.push(only.slice(i, i + 500))
+  const ids: number[] = []
+  for (const part of parts) {
+    let copy = t.tx
+      .updateTable('noderoles')
+      .set((eb) => ({ committed_data: eb.ref('proposed_data') }))
+      .where('deployment_id', '=', deploymentId)
+    if (part) copy = copy.where('id', 'in', idList(part))
+    await copy.execute()
+    let proposed = t.tx
+      .selectFrom('noderoles')
+      .select('id')
+      .where('deployment_id', '=', deploymentId)
+      .where('state', '=', STATE_CODE.proposed)
+    if (part) proposed = proposed.where('id', 'in', idList(part))
+    for (const r of await proposed.execute()) ids.push(r.id)
+  }
   if (ids.length === 0) return
   await applyPlan(t, planCommit(await loadGraph(t.tx), ids))
 }

@@ -164,7 +164,7 @@ describe.each(STORE_KINDS)('binding roles to nodes on %s', (kind) => {
     const detail = await getNodeRoleDetail(env.app.ctx.db, appNr)
     expect(detail.attributes.layers.parents_wall).toEqual({ upstream: '192.0.2.1' })
     expect(detail.attributes.layers.user).toEqual({ app: { mode: 'fast' } })
-    expect(detail.attributes.merged).toEqual({ port: 10, app: { mode: 'fast' }, upstream: '192.0.2.1' })
+    expect(detail.attributes.merged).toEqual({ port: 10, app: { mode: 'fast' }, upstream: '192.0.2.1', hints: {} })
     await expect(setNodeRoleData(env.app.ctx, appNr, { x: 1 })).rejects.toThrow('propose it before editing')
   })
 })

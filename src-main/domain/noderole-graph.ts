@@ -100,12 +100,22 @@ class Planner {
   }
 }
 
-/** Commit: each proposed noderole goes to todo when all its parents are active, else blocked. */
+/**
+ * Commit: each proposed noderole goes to todo when all its parents are active, else blocked. A
+ * committed child it already has (a client of a new cluster peer) ran without it: it waits, with
+ * everything below it, and runs again once the new parent is active.
+ */
 export function planCommit(graph: NodeRoleGraph, proposed: Iterable<number>): StatePlan {
   const p = new Planner(graph)
   for (const id of p.inCohortOrder(proposed)) {
     if (p.state(id) !== 'proposed') continue
     p.apply(id, { type: 'commit', parentsActive: p.parentsActive(id) })
+    for (const child of p.vertex(id).children) {
+      const s = p.state(child)
+      if (s !== 'active' && s !== 'todo' && s !== 'error') continue
+      p.apply(child, { type: 'ancestor_regressed' })
+      p.blockDescendants(child)
+    }
   }
   return p.plan
 }
@@ -141,6 +151,23 @@ export function planStart(graph: NodeRoleGraph, id: number): StatePlan {
 export function planRetry(graph: NodeRoleGraph, id: number): StatePlan {
   const p = new Planner(graph)
   p.apply(id, { type: 'retry', parentsActive: p.parentsActive(id) })
+  return p.plan
+}
+
+/**
+ * Run again (the committed data changed, or the operator asked): each active or errored noderole
+ * goes to todo (blocked if a parent is not active), and everything below it waits for it, so its
+ * descendants run again with what it produces. Noderoles in other states are left alone: todo and
+ * blocked ones run with the new data anyway.
+ */
+export function planRerun(graph: NodeRoleGraph, ids: Iterable<number>): StatePlan {
+  const p = new Planner(graph)
+  for (const id of p.inCohortOrder(ids)) {
+    const s = p.state(id)
+    if (s !== 'active' && s !== 'error') continue
+    p.apply(id, { type: 'rerun', parentsActive: p.parentsActive(id) })
+    p.blockDescendants(id)
+  }
   return p.plan
 }
 

@@ -29,6 +29,11 @@ export type NodeRoleEvent =
   | { readonly type: 'fail' }
   /** The operator retries an errored noderole. */
   | { readonly type: 'retry'; readonly parentsActive: boolean }
+  /**
+   * Its committed data changed (a proposal edited its data or its deployment-role data), or the
+   * operator asked for a re-run: an active or errored noderole runs again with what it now has.
+   */
+  | { readonly type: 'rerun'; readonly parentsActive: boolean }
   /** The noderole's node was marked dead. */
   | { readonly type: 'node_dead'; readonly parentsActive: boolean }
   /** An ancestor left `active` (error, re-run, dead node): this noderole must wait. */
@@ -62,6 +67,8 @@ const MOVES: MoveTable = {
   succeed: { transition: (e) => (e.nodeAlive ? 'active' : todoOrBlocked(e)) },
   fail: { transition: () => 'error', todo: () => 'error', blocked: () => 'error' },
   retry: { error: todoOrBlocked },
+  // todo and blocked noderoles run with the new data anyway: only finished ones go back.
+  rerun: { active: todoOrBlocked, error: todoOrBlocked },
   // A running job finishes on its own; everything else committed waits for the node to return.
   node_dead: {
     active: todoOrBlocked,

@@ -8,7 +8,7 @@ import { conflict, notFound } from '../model/errors'
 import { isUniqueViolation } from '../store/unique-violation'
 import { planNodeDeath } from './noderole-graph'
 import { applyPlan, loadGraph } from './noderole-graph-store'
-import { STATE_CODE } from './noderole-states'
+import { STATE_CODE, stateFromCode } from './noderole-states'
 
 export function toNode(row: NodeRow): Node {
   return {
@@ -115,9 +115,19 @@ export async function updateNode(ctx: DomainContext, id: number, change: NodeCha
   })
 }
 
+/**
+ * Deletes a node and its noderoles, by the noderole delete rules (DESIGN.md §2.1): refused while one
+ * of them runs, and when a descendant on another node has run or is committed (those noderoles are
+ * named: remove them first); descendants elsewhere that are proposed and never ran go with it. The
+ * last admin node can never be deleted: nothing would run the boot services' roles.
+ */
 export async function deleteNode(ctx: DomainContext, id: number): Promise<{ deleted: number }> {
   return transact(ctx, async (t) => {
     const row = await nodeRow(t.tx, id)
+    if (row.admin === 1) {
+      const admins = await t.tx.selectFrom('nodes').select('id').where('admin', '=', 1).execute()
+      if (admins.length <= 1) throw conflict(`node ${row.name} is the last admin node and can never be deleted`)
+    }
     const running = await t.tx
       .selectFrom('noderoles')
       .select('id')
@@ -125,11 +135,57 @@ export async function deleteNode(ctx: DomainContext, id: number): Promise<{ dele
       .where('state', '=', STATE_CODE.transition)
       .executeTakeFirst()
     if (running) throw conflict(`node ${row.name} has a noderole running (id ${running.id}); wait for it or mark the node dead first`)
-    const noderoles = await t.tx.selectFrom('noderoles').select('id').where('node_id', '=', id).execute()
-    await t.tx.deleteFrom('noderoles').where('node_id', '=', id).execute()
+    const own = (await t.tx.selectFrom('noderoles').select('id').where('node_id', '=', id).execute()).map((r) => r.id)
+    const elsewhere = await descendantsElsewhere(t.tx, own, id)
+    const holding = elsewhere.filter((d) => d.run_count > 0 || d.state !== STATE_CODE.proposed)
+    if (holding.length > 0) {
+      const named = holding.slice(0, 5).map((d) => `${d.role}@${d.node} (noderole ${d.id}, ${stateFromCode(d.state)})`)
+      const more = holding.length > 5 ? ` and ${holding.length - 5} more` : ''
+      throw conflict(`node ${row.name} cannot be deleted: noderoles on other nodes depend on its noderoles and have run or are committed: ${named.join(', ')}${more}; remove those first`)
+    }
+    // Children first, so no edge ever points at a deleted row mid-way.
+    const doomed = [...elsewhere.map((d) => d.id).reverse(), ...own]
+    for (let i = 0; i < doomed.length; i += 500) {
+      await t.tx.deleteFrom('noderoles').where('id', 'in', doomed.slice(i, i + 500)).execute()
+    }
     await t.tx.deleteFrom('nodes').where('id', '=', id).execute()
-    for (const nr of noderoles) t.emit({ kind: 'noderole', id: nr.id, action: 'deleted' })
+    for (const nr of doomed) t.emit({ kind: 'noderole', id: nr, action: 'deleted' })
     t.emit({ kind: 'node', id, action: 'deleted' })
     return { deleted: id }
   })
+}
+
+/** Descendants of `roots` that sit on other nodes than `nodeId`, in breadth-first order. */
+async function descendantsElsewhere(tx: Tx, roots: readonly number[], nodeId: number) {
+  if (roots.length === 0) return []
+  const edges = await tx.selectFrom('noderole_edges').select(['parent_id', 'child_id']).execute()
+  const children = new Map<number, number[]>()
+  for (const e of edges) children.set(e.parent_id, [...(children.get(e.parent_id) ?? []), e.child_id])
+  const seen = new Set<number>(roots)
+  const order: number[] = []
+  const queue = [...roots]
+  // Each noderole is queued once: the walk is bounded by the graph's size.
+  while (queue.length > 0) {
+    for (const c of children.get(queue.shift() as number) ?? []) {
+      if (seen.has(c)) continue
+      seen.add(c)
+      order.push(c)
+      queue.push(c)
+    }
+  }
+  if (order.length === 0) return []
+  const rows = []
+  for (let i = 0; i < order.length; i += 500) {
+    rows.push(
+      ...(await tx
+        .selectFrom('noderoles')
+        .innerJoin('roles', 'roles.id', 'noderoles.role_id')
+        .innerJoin('nodes', 'nodes.id', 'noderoles.node_id')
+        .select(['noderoles.id', 'noderoles.node_id', 'noderoles.state', 'noderoles.run_count', 'roles.name as role', 'nodes.name as node'])
+        .where('noderoles.id', 'in', order.slice(i, i + 500))
+        .execute())
+    )
+  }
+  const byId = new Map(rows.map((r) => [r.id, r]))
+  return order.map((d) => byId.get(d)).filter((r) => r !== undefined && r.node_id !== nodeId) as typeof rows
 }

@@ -1,6 +1,6 @@
 // A deployment: a node of the deployment tree, with its committed state and open proposal.
 import { z } from 'zod'
-import { Id, Timestamp } from './primitives'
+import { Id, JsonObjectSchema, Timestamp } from './primitives'
 import { NodeRoleStateSchema } from './noderole-state'
 
 export const DeploymentStateSchema = z.enum(['proposed', 'committed', 'active', 'error'])
@@ -19,3 +19,15 @@ export const DeploymentSchema = z.object({
   updated_at: Timestamp
 })
 export type Deployment = z.infer<typeof DeploymentSchema>
+
+/** One role's data in one deployment: the deployment_role attribute layer, proposed and committed. */
+export const DeploymentRoleSchema = z.object({
+  deployment_id: Id,
+  role_id: Id,
+  role: z.string(),
+  /** The role's own defaults, for the editor to show beneath. */
+  role_defaults: JsonObjectSchema,
+  proposed_data: JsonObjectSchema,
+  committed_data: JsonObjectSchema
+})
+export type DeploymentRole = z.infer<typeof DeploymentRoleSchema>

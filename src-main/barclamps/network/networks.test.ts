@@ -149,7 +149,8 @@ describe.each(STORE_KINDS)('network barclamp on %s', (kind) => {
       v4: { address: '10.20.0.10', subnet: '10.20.0.0/22', prefix_length: 22, router: '10.20.0.1' },
       v6: { address: expect.stringMatching(/^2001:db8:5:6:/), prefix: '2001:db8:5:6::/64', router: null }
     }
-    expect((await getNodeRoleDetail(app.ctx.db, netNr)).attributes.layers.system).toEqual({ crowbar: { network: { storage: expected } } })
+    // The framework's layer: the node's hints (none set here), then what the network hook gave.
+    expect((await getNodeRoleDetail(app.ctx.db, netNr)).attributes.layers.system).toEqual({ hints: {}, crowbar: { network: { storage: expected } } })
     expect((await getNodeRoleDetail(app.ctx.db, osd)).attributes.layers.parents_wall).toEqual({ crowbar: { network: { storage: expected } } })
   })
 })
