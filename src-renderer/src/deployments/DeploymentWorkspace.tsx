@@ -10,6 +10,7 @@ import { NodeRoleGraph } from '../graph/NodeRoleGraph'
 import { useClient } from '../live/LiveContext'
 import { useDeploymentNodeRoles } from '../noderoles/use-deployment-noderoles'
 import { DeploymentProgress } from './DeploymentProgress'
+import { DeploymentRoleData } from './DeploymentRoleData'
 
 interface Props {
   readonly deployment: Deployment
@@ -101,6 +102,7 @@ export function DeploymentWorkspace({ deployment, parentName, nodes, roles, onDe
         </div>
       </div>
       <ErrorAlert messages={[actionError, error].filter((m): m is string => m !== null)} onDismiss={() => setActionError(null)} />
+      <DeploymentRoleData deployment={deployment} />
       <div className="ws-body">
         <div className="ws-board">
           <BindingBoard deployment={deployment} nodes={nodes} roles={roles} noderoles={noderoles ?? []} onOpen={setOpenId} onChanged={reload} />

@@ -1,11 +1,13 @@
 // One noderole opened from the graph or the board: its state, its attribute layers, its runs and
-// their logs; retry when in error, remove while proposed, user data while the deployment is proposed.
-import { useEffect, useState } from 'react'
+// their logs; retry when in error, remove while proposed, user data while the deployment is proposed;
+// why it waits while todo or blocked.
+import { useEffect, useRef, useState } from 'react'
 import type { ChangeEvent } from '../../../src-main/model'
 import { ErrorAlert } from '../errors/ErrorAlert'
 import { errorText } from '../errors/error-text'
 import { useClient } from '../live/LiveContext'
 import { useLiveResource } from '../live/use-live-resource'
+import { waitingChange } from '../noderoles/waiting-reasons'
 import { AttributeLayers } from './AttributeLayers'
 import { NodeRoleRuns } from './NodeRoleRuns'
 import { UserDataEditor } from './UserDataEditor'
@@ -21,8 +23,13 @@ interface Props {
 export function NodeRoleDetail({ id, deploymentProposed, onClose, onChanged }: Props) {
   const client = useClient()
   const relevant = (e: ChangeEvent): boolean => e.kind === 'noderole' && e.id === id
-  const detail = useLiveResource(`nr-${id}`, () => client.api.getNodeRole({ id }), relevant)
+  // While it waits, what it waits for may change anywhere (its node, a parent, the queue).
+  const waits = useRef(false)
+  const detail = useLiveResource(`nr-${id}`, () => client.api.getNodeRole({ id }), (e) => relevant(e) || (waits.current && waitingChange(e)))
   const jobs = useLiveResource(`jobs-${id}`, () => client.api.listJobs({ noderole_id: id, limit: 20 }), relevant)
+  useEffect(() => {
+    waits.current = detail.data?.waiting != null
+  })
   const [actionError, setActionError] = useState<string | null>(null)
 
   useEffect(() => {
@@ -67,6 +74,14 @@ export function NodeRoleDetail({ id, deploymentProposed, onClose, onChanged }: P
             <dd>{nr.run_count}</dd>
             <dt>Parents</dt>
             <dd>{nr.parents.length}</dd>
+            {nr.waiting && (
+              <>
+                <dt>Waiting</dt>
+                <dd className={`waiting waiting-${nr.waiting.reason}`} data-testid="detail-waiting" data-reason={nr.waiting.reason}>
+                  {nr.waiting.message}
+                </dd>
+              </>
+            )}
           </dl>
           <div className="actions">
             {nr.state === 'error' && (
@@ -74,6 +89,22 @@ export function NodeRoleDetail({ id, deploymentProposed, onClose, onChanged }: P
                 Retry
               </button>
             )}
+            {nr.state === 'active' && (
+              <button type="button" onClick={() => void act(() => client.api.rerunNodeRole({ id }), 'Re-run refused')}>
+                Re-run
+              </button>
+            )}
+            <label className="toggle" title="An unavailable noderole is left alone by the annealer; its state does not change">
+              <input
+                type="checkbox"
+                checked={nr.available}
+                onChange={(e) => {
+                  const available = e.target.checked
+                  void act(() => client.api.updateNodeRole({ id, available }), 'Cannot change availability')
+                }}
+              />{' '}
+              Available
+            </label>
             {nr.state === 'proposed' && (
               <button
                 type="button"

@@ -5,19 +5,7 @@ import type { NodeRoleDetail } from '../../../src-main/model'
 import { ErrorAlert } from '../errors/ErrorAlert'
 import { errorText } from '../errors/error-text'
 import { useClient } from '../live/LiveContext'
-
-function parseObject(text: string): Record<string, unknown> {
-  let value: unknown
-  try {
-    value = JSON.parse(text === '' ? '{}' : text)
-  } catch (err) {
-    throw new Error(`the user data is not valid JSON (${errorText(err)}): fix it and save again`, { cause: err })
-  }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new Error('the user data must be a JSON object, e.g. {"key": "value"}')
-  }
-  return value as Record<string, unknown>
-}
+import { parseJsonObjectText } from './json-object-text'
 
 export function UserDataEditor({ detail, onSaved }: { detail: NodeRoleDetail; onSaved: () => void }) {
   const client = useClient()
@@ -31,7 +19,7 @@ export function UserDataEditor({ detail, onSaved }: { detail: NodeRoleDetail; on
     setSaved(false)
     setBusy(true)
     try {
-      const data = parseObject(text) as NodeRoleDetail['proposed_data']
+      const data = parseJsonObjectText(text, 'user data')
       await client.api.setNodeRoleData({ id: detail.id, data })
       setSaved(true)
       onSaved()

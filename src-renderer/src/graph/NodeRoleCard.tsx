@@ -1,5 +1,6 @@
-// One noderole in the graph: its role, node and state, colored by state. Memoised: while the
-// annealer runs only the cards whose state changed render again.
+// One noderole in the graph: its role, node and state, colored by state; a waiting one marked, with
+// why it waits in its tooltip. Memoised: while the annealer runs only the cards whose state changed
+// render again.
 import { Handle, Position, useStore, type Node, type NodeProps, type ReactFlowState } from '@xyflow/react'
 import { memo } from 'react'
 import type { NodeRole } from '../../../src-main/model'
@@ -8,6 +9,7 @@ export interface NodeRoleCardData extends Record<string, unknown> {
   readonly role: string
   readonly node: string
   readonly state: NodeRole['state']
+  readonly waiting: NodeRole['waiting']
 }
 
 export type NodeRoleFlowNode = Node<NodeRoleCardData, 'noderole'>
@@ -32,9 +34,11 @@ function NodeRoleCardView({ data, selected }: NodeProps<NodeRoleFlowNode>) {
       className={`noderole-card card-${data.state}${selected ? ' is-selected' : ''}`}
       data-testid={`noderole-${data.role}@${data.node}`}
       data-state={data.state}
-      title={`${data.role} on ${data.node}: ${data.state}`}
+      title={`${data.role} on ${data.node}: ${data.state}${data.waiting ? `\n${data.waiting.message}` : ''}`}
+      data-waiting={data.waiting?.reason}
     >
       <Handle type="target" position={Position.Left} isConnectable={false} />
+      {data.waiting && <span className={`card-waiting${data.waiting.reason === 'ready' ? ' is-ready' : ''}`} aria-hidden="true" />}
       <div className="card-role">{data.role}</div>
       <div className="card-meta">
         <span className="card-node">{data.node}</span>

@@ -1,5 +1,5 @@
 // React Flow nodes and edges from a layout and the current noderole states. Node objects are
-// reused while their state and selection are unchanged, so a batch of state changes touches only
+// reused while their state, waiting reason and selection are unchanged, so a batch of state changes touches only
 // the noderoles that changed. Handles and sizes are given up front: React Flow then has no need
 // to render every node once to measure it, and renders only what is in view.
 import { Position, type Edge } from '@xyflow/react'
@@ -15,6 +15,7 @@ const HANDLES: NonNullable<NodeRoleFlowNode['handles']> = [
 interface Cached {
   readonly layout: GraphLayout
   readonly state: NodeRole['state']
+  readonly waiting: string
   readonly selected: boolean
   readonly node: NodeRoleFlowNode
 }
@@ -29,24 +30,26 @@ export class FlowNodes {
       const position = layout.positions.get(nr.id)
       if (!position) continue // not laid out yet: the structure is reloading
       const selected = nr.id === selectedId
+      const waiting = nr.waiting ? `${nr.waiting.reason}:${nr.waiting.message}` : ''
       const cached = this.cache.get(nr.id)
-      const reuse = cached !== undefined && cached.layout === layout && cached.state === nr.state && cached.selected === selected
+      const reuse =
+        cached !== undefined && cached.layout === layout && cached.state === nr.state && cached.waiting === waiting && cached.selected === selected
       const node: NodeRoleFlowNode = reuse
         ? cached.node
         : {
             id: String(nr.id),
             type: 'noderole',
             position,
-            data: { role: nr.role, node: nr.node, state: nr.state },
+            data: { role: nr.role, node: nr.node, state: nr.state, waiting: nr.waiting },
             width: CARD_WIDTH,
             height: CARD_HEIGHT,
             handles: HANDLES,
             draggable: false,
             connectable: false,
             selected,
-            ariaLabel: `${nr.role} on ${nr.node}: ${nr.state}`
+            ariaLabel: `${nr.role} on ${nr.node}: ${nr.state}${nr.waiting ? `; ${nr.waiting.message}` : ''}`
           }
-      next.set(nr.id, { layout, state: nr.state, selected, node })
+      next.set(nr.id, { layout, state: nr.state, waiting, selected, node })
       nodes.push(node)
     }
     this.cache = next

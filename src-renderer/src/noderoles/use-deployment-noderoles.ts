@@ -1,12 +1,15 @@
 // The noderoles of one deployment, kept current from the change stream: state changes (the bulk
 // of the traffic while the annealer runs) are patched in place in batches; bindings and removals
 // reload the list. `structure` keeps its identity while ids and edges stay the same, so the graph
-// layout is computed once per structure, not once per state change.
+// layout is computed once per structure, not once per state change. Why each noderole waits
+// depends on more than its own state (its node, its parents, the queue): while any of them waits,
+// a change anywhere brings a trailing reload, spaced out more the larger the deployment.
 import { useCallback, useEffect, useRef, useState } from 'react'
 import type { NodeRole } from '../../../src-main/model'
 import { errorText } from '../errors/error-text'
 import { useClient, useLiveChanges } from '../live/LiveContext'
 import { coalescedLoader } from '../live/coalesced-loader'
+import { waitingChange } from './waiting-reasons'
 
 type NodeRoleState = NodeRole['state']
 
@@ -30,6 +33,11 @@ interface Current {
 
 const PATCH_INTERVAL_MS = 100
 const RELOAD_DELAY_MS = 150
+/** Waiting reasons are refreshed at most this often, and no more often than every 50 µs per noderole. */
+const WAITING_REFRESH_MS = 1000
+const WAITING_REFRESH_MS_PER_NODEROLE = 0.05
+
+const waits = (state: NodeRoleState): boolean => state === 'todo' || state === 'blocked'
 
 function structureKey(noderoles: readonly NodeRole[]): string {
   return noderoles.map((nr) => `${nr.id}<${nr.parents.join(',')}`).join(';')
@@ -42,7 +50,8 @@ function applyStates(noderoles: readonly NodeRole[], states: ReadonlyMap<number,
     const state = states.get(nr.id)
     if (state === undefined || state === nr.state) return nr
     changed = true
-    return { ...nr, state }
+    // The old reason no longer holds; the trailing reload brings the new one.
+    return { ...nr, state, waiting: null }
   })
   return changed ? next : noderoles
 }
@@ -57,6 +66,10 @@ export function useDeploymentNodeRoles(deploymentId: number): DeploymentNodeRole
   useEffect(() => {
     let active = true
     let patchTimer: ReturnType<typeof setTimeout> | undefined
+    let waitingTimer: ReturnType<typeof setTimeout> | undefined
+    // What the last load held: its ids and size, and whether any of them waits (or came to since).
+    let known = new Set<number>()
+    let anyWaiting = false
     let pending = new Map<number, NodeRoleState>()
     // States seen while a load is in flight: laid over its result, which may predate them.
     let sinceLoad = new Map<number, NodeRoleState>()
@@ -67,6 +80,11 @@ export function useDeploymentNodeRoles(deploymentId: number): DeploymentNodeRole
         (list) => {
           if (!active) return
           const patched = applyStates(list, sinceLoad)
+          known = new Set(patched.map((nr) => nr.id))
+          anyWaiting = patched.some((nr) => waits(nr.state))
+          // States that arrived during the load are newer than the reasons it read (and the events
+          // may have come before `known` held their ids): fetch the reasons that go with them.
+          if (sinceLoad.size > 0) refreshWaiting()
           setCurrent((prev) => {
             const key = structureKey(patched)
             const sameStructure = prev !== null && prev.deploymentId === deploymentId && prev.structure.key === key
@@ -88,9 +106,22 @@ export function useDeploymentNodeRoles(deploymentId: number): DeploymentNodeRole
       })
     }
 
+    const refreshWaiting = (): void => {
+      if (!anyWaiting || waitingTimer !== undefined) return
+      waitingTimer = setTimeout(
+        () => {
+          waitingTimer = undefined
+          loader.run()
+        },
+        Math.max(WAITING_REFRESH_MS, known.size * WAITING_REFRESH_MS_PER_NODEROLE)
+      )
+    }
+
     reloadNow.current = loader.run
     const stop = changes.listen({
       onChange: (event) => {
+        if (event.kind === 'noderole' && event.state !== undefined && waits(event.state) && known.has(event.id)) anyWaiting = true
+        if (waitingChange(event)) refreshWaiting()
         if (event.kind !== 'noderole') return
         if (event.action === 'updated' && event.state !== undefined) {
           pending.set(event.id, event.state)
@@ -108,6 +139,7 @@ export function useDeploymentNodeRoles(deploymentId: number): DeploymentNodeRole
       stop()
       loader.dispose()
       if (patchTimer !== undefined) clearTimeout(patchTimer)
+      if (waitingTimer !== undefined) clearTimeout(waitingTimer)
     }
   }, [client, changes, deploymentId])
 
