@@ -67,4 +67,13 @@ describe('tftp option negotiation', () => {
   it('leaves tsize out for an empty file, which curl would take for a broken OACK', () => {
     expect(negotiateReadOptions(opts(['tsize', '0'], ['blksize', '512']), 0, limits).oack).toEqual(opts(['blksize', '512']))
   })
+
+  it('leaves tsize out when the size on the wire is not known before the transfer (netascii)', () => {
+    expect(negotiateReadOptions(opts(['tsize', '0'], ['blksize', '1024'], ['windowsize', '4']), null, limits)).toEqual({
+      blockSize: 1024,
+      windowSize: 4,
+      timeoutMs: null,
+      oack: opts(['blksize', '1024'], ['windowsize', '4'])
+    })
+  })
 })

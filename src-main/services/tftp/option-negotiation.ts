@@ -40,10 +40,13 @@ function decimal(value: string): number | null {
  * Options a server does not understand, or values outside their RFC range, are left out of the
  * OACK rather than refused with error 8: RFC 2347 lets the server ignore them, and a boot ROM
  * then still gets its file with the defaults.
+ *
+ * `transferSize` is the number of bytes the transfer will send, or null when that is not known
+ * before it ends: a netascii read, whose size only converting the whole file would tell.
  */
 export function negotiateReadOptions(
   requested: readonly TftpOption[],
-  fileSize: number,
+  transferSize: number | null,
   limits: NegotiationLimits
 ): NegotiatedRead {
   let blockSize = DEFAULT_BLOCK_SIZE
@@ -67,8 +70,12 @@ export function negotiateReadOptions(
       case 'tsize':
         // RFC 2349: a read request carries 0 and the server answers with the real size. An empty
         // file's tsize is left out: curl (7.88 here) takes "tsize 0" for a broken OACK and quits
-        // without an ERROR, and no firmware needs to pre-allocate nothing.
-        if (fileSize > 0) oack.push({ name, value: String(fileSize) })
+        // without an ERROR, and no firmware needs to pre-allocate nothing. An unknown size
+        // (netascii) is left out too: the file's size would be wrong by a byte per CR and LF, and
+        // the right one would mean converting the whole file before the OACK. (tftpd-hpa 5.2, as
+        // measured here, answers such a request with error 8 instead, which fails the transfer;
+        // RFC 2347 lets a server leave out an option, and the client then goes on without it.)
+        if (transferSize !== null && transferSize > 0) oack.push({ name, value: String(transferSize) })
         break
       case 'timeout':
         if (n < TIMEOUT_MIN_S || n > Math.min(TIMEOUT_MAX_S, limits.maxTimeoutSeconds ?? TIMEOUT_MAX_S)) break

@@ -1,8 +1,8 @@
 // One read transfer: sends a file to one client from its own UDP port (its TID), a window of
-// DATA blocks at a time (RFC 7440), with retransmission on timeout. Owns its socket and file.
+// DATA blocks at a time (RFC 7440), with retransmission on timeout. Owns its socket and source.
 import type dgram from 'node:dgram'
-import type { FileHandle } from 'node:fs/promises'
 import { messageOf } from '../../base/error-message'
+import type { ReadSource } from './read-source'
 import { decodePacket, encodeError, TFTP_ERROR, writeDataHeader } from './tftp-codec'
 
 /**
@@ -12,7 +12,7 @@ import { decodePacket, encodeError, TFTP_ERROR, writeDataHeader } from './tftp-c
  */
 const READ_AHEAD_BYTES = 256 * 1024
 
-/** A run of blocks read from the file, each ready to send as [DATA header, payload view]. */
+/** A run of blocks read from the source, each ready to send as [DATA header, payload view]. */
 interface Chunk {
   /** Absolute number of the first block. */
   readonly first: number
@@ -45,9 +45,8 @@ export interface ReadTransferParams {
    */
   readonly socket: dgram.Socket
   readonly peer: TftpPeer
-  /** Open for reading; the transfer closes it. */
-  readonly file: FileHandle
-  readonly size: number
+  /** The bytes to send (the file, or the file converted to netascii); the transfer closes it. */
+  readonly source: ReadSource
   readonly blockSize: number
   readonly windowSize: number
   readonly timeoutMs: number
@@ -66,7 +65,10 @@ export interface ReadTransferParams {
 export class ReadTransfer {
   readonly done: Promise<TransferOutcome>
   private resolveDone!: (outcome: TransferOutcome) => void
-  private readonly totalBlocks: number
+  /** Bytes sent in all; null until the source reaches its end when it could not say in advance. */
+  private wireSize: number | null
+  /** The last block's number; infinite while `wireSize` is unknown. */
+  private totalBlocks: number
   private finished = false
   private awaitingOackAck: boolean
   /** First block (1-based, absolute: not wrapped at 65535) the client has not acknowledged. */
@@ -90,9 +92,8 @@ export class ReadTransfer {
     this.done = new Promise((resolve) => {
       this.resolveDone = resolve
     })
-    // The last block is the first one shorter than blockSize, so a size that is a multiple of
-    // blockSize (0 included) ends with an empty block.
-    this.totalBlocks = Math.floor(p.size / p.blockSize) + 1
+    this.wireSize = p.source.wireSize
+    this.totalBlocks = this.wireSize === null ? Number.POSITIVE_INFINITY : this.lastBlockOf(this.wireSize)
     const windows = Math.max(1, Math.ceil(READ_AHEAD_BYTES / p.blockSize / p.windowSize))
     this.chunkBlocks = windows * p.windowSize
     this.awaitingOackAck = p.oack !== null
@@ -128,6 +129,14 @@ export class ReadTransfer {
   /** Milliseconds since the transfer last moved on (0 before it starts). */
   idleMs(): number {
     return this.startedAt === 0 ? 0 : this.p.now() - this.lastProgressAt
+  }
+
+  /**
+   * The last block is the first one shorter than blockSize, so a size that is a multiple of
+   * blockSize (0 included) ends with an empty block.
+   */
+  private lastBlockOf(size: number): number {
+    return Math.floor(size / this.p.blockSize) + 1
   }
 
   get isFinished(): boolean {
@@ -182,7 +191,7 @@ export class ReadTransfer {
       return
     }
     if (acked >= this.totalBlocks) {
-      this.finish({ kind: 'complete', bytes: this.p.size, ms: this.p.now() - this.startedAt })
+      this.finish({ kind: 'complete', bytes: this.wireSize ?? 0, ms: this.p.now() - this.startedAt })
       return
     }
     this.base = acked + 1
@@ -191,10 +200,12 @@ export class ReadTransfer {
 
   /**
    * The absolute block an ACK's 16-bit number means, if it lies between the last block already
-   * acknowledged and the end of the current window; block numbers wrap from 65535 to 0.
+   * acknowledged and the end of the current window, and has been read (so could have been sent:
+   * a netascii source can only go on from what it has read); block numbers wrap from 65535 to 0.
    */
   private absoluteOf(block: number): number | null {
-    const last = Math.min(this.base + this.p.windowSize - 1, this.totalBlocks)
+    const read = this.chunk ? this.chunk.first + this.chunk.packets.length - 1 : 0
+    const last = Math.min(this.base + this.p.windowSize - 1, this.totalBlocks, read)
     const distance = (block - ((this.base - 1) & 0xffff) + 0x10000) & 0xffff
     const absolute = this.base - 1 + distance
     return absolute <= last ? absolute : null
@@ -210,7 +221,7 @@ export class ReadTransfer {
     return Math.min(this.base + this.p.windowSize - 1, this.totalBlocks)
   }
 
-  /** Sends the window at `base`, reading the file first when the current chunk does not hold it. */
+  /** Sends the window at `base`, reading the source first when the current chunk does not hold it. */
   private pump(): void {
     // A read in flight sends the window at the `base` of when it lands.
     if (this.reading) return
@@ -239,31 +250,33 @@ export class ReadTransfer {
   /** Reads `chunkBlocks` blocks from `first` into a fresh buffer; null when the transfer ended meanwhile. */
   private async readChunk(first: number): Promise<Chunk | null> {
     const bs = this.p.blockSize
-    const blocks = Math.min(this.chunkBlocks, this.totalBlocks - first + 1)
+    let blocks = Math.min(this.chunkBlocks, this.totalBlocks - first + 1)
     const position = (first - 1) * bs
-    const length = Math.min(this.p.size - position, blocks * bs)
+    const length = this.wireSize === null ? blocks * bs : Math.min(this.wireSize - position, blocks * bs)
     // Fresh, not reused: a send the kernel could not take at once is queued by libuv with a view
     // of this buffer, and must not see it overwritten by the next read.
     const buf = Buffer.allocUnsafe(length + blocks * 4)
     const headers = buf.subarray(length)
-    let filled = 0
-    while (filled < length) {
-      const { bytesRead } = await this.p.file.read(buf, filled, length - filled, position + filled)
-      if (bytesRead === 0) break
-      filled += bytesRead
-    }
+    const filled = await this.p.source.read(buf.subarray(0, length), position)
     if (this.finished) return null
     if (filled < length) {
-      // The size was announced (tsize) and block boundaries depend on it: a short read would end
-      // the client's file early and silently.
-      this.fail('file shrank during transfer')
-      return null
+      if (this.wireSize !== null) {
+        // The size was announced (tsize) and block boundaries depend on it: a short read would end
+        // the client's file early and silently.
+        this.fail('file shrank during transfer')
+        return null
+      }
+      // The end of a stream whose size was not known: this chunk holds the last block, which is
+      // shorter than blockSize (empty when the stream ends on a block boundary).
+      this.wireSize = position + filled
+      this.totalBlocks = this.lastBlockOf(this.wireSize)
+      blocks = this.totalBlocks - first + 1
     }
     const packets: Array<readonly [Buffer, Buffer]> = []
     for (let i = 0; i < blocks; i++) {
       writeDataHeader((first + i) & 0xffff, headers, 4 * i)
       const from = i * bs
-      packets.push([headers.subarray(4 * i, 4 * i + 4), buf.subarray(from, Math.min(from + bs, length))])
+      packets.push([headers.subarray(4 * i, 4 * i + 4), buf.subarray(from, Math.min(from + bs, filled))])
     }
     return { first, packets }
   }
@@ -353,7 +366,7 @@ export class ReadTransfer {
     }
   }
 
-  /** Settles once: stops the timer, optionally sends a last ERROR, then closes socket and file. */
+  /** Settles once: stops the timer, optionally sends a last ERROR, then closes socket and source. */
   private finish(outcome: TransferOutcome, farewell?: Buffer): void {
     if (this.finished) return
     this.finished = true
@@ -364,7 +377,7 @@ export class ReadTransfer {
       } catch {
         // Already closed after a socket error.
       }
-      this.p.file
+      this.p.source
         .close()
         .catch(() => undefined)
         .finally(() => this.resolveDone(outcome))

@@ -11,8 +11,16 @@ describe('tftp request policy', () => {
       action: 'serve',
       filename: '/pxelinux.0',
       relative: 'pxelinux.0',
+      mode: 'octet',
       options: [{ name: 'blksize', value: '1468' }]
     })
+  })
+
+  it('serves a netascii read request, whatever the case of the mode name', () => {
+    for (const mode of ['netascii', 'NETASCII', 'NetAscii']) {
+      expect(decide(encodeRequest('rrq', 'boot.cfg', mode))).toMatchObject({ action: 'serve', relative: 'boot.cfg', mode: 'netascii' })
+    }
+    expect(decide(encodeRequest('rrq', 'boot.cfg', 'Octet'))).toMatchObject({ action: 'serve', mode: 'octet' })
   })
 
   it('refuses every write request with error 2, whatever its name', () => {
@@ -32,9 +40,16 @@ describe('tftp request policy', () => {
     })
   })
 
-  it('refuses netascii and mail with error 0 and a plain message', () => {
-    expect(decide(encodeRequest('rrq', 'f', 'netascii'))).toMatchObject({ action: 'refuse', code: 0, message: 'only octet (binary) mode is served' })
-    expect(decide(encodeRequest('rrq', 'f', 'mail'))).toMatchObject({ action: 'refuse', code: 0 })
+  it('refuses a mail read with error 4 and a plain message, and a netascii write as any write', () => {
+    expect(decide(encodeRequest('rrq', 'f', 'MAIL'))).toEqual({
+      action: 'refuse',
+      kind: 'mail mode',
+      code: 4,
+      message: 'mail mode is not served; use octet or netascii',
+      reason: 'mail mode refused',
+      filename: 'f'
+    })
+    expect(decide(encodeRequest('wrq', 'f', 'netascii'))).toMatchObject({ action: 'refuse', kind: 'write request', code: 2 })
   })
 
   it('answers malformed datagrams and DATA, ACK or OACK on the request port with error 4', () => {

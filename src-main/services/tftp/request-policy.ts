@@ -1,6 +1,7 @@
 // Who gets what: turns a datagram on the listening port into "serve this name", "refuse with this
 // TFTP error" or "stay silent", and a failed open into the error the client sees. Pure.
 import type { ConfinedRefusal } from '../../base/confined-path'
+import type { TransferMode } from './read-source'
 import { checkRequestPath } from './request-path'
 import { TFTP_ERROR, type DecodeResult, type TftpOption } from './tftp-codec'
 
@@ -9,7 +10,7 @@ export type RefusalKind =
   | 'malformed'
   | 'write request'
   | 'not a request'
-  | 'not octet mode'
+  | 'mail mode'
   | 'unsafe name'
   | 'client at its cap'
   | 'server full'
@@ -20,7 +21,13 @@ export type RefusalKind =
   | 'access denied'
 
 export type RequestDecision =
-  | { readonly action: 'serve'; readonly filename: string; readonly relative: string; readonly options: readonly TftpOption[] }
+  | {
+      readonly action: 'serve'
+      readonly filename: string
+      readonly relative: string
+      readonly mode: TransferMode
+      readonly options: readonly TftpOption[]
+    }
   | {
       readonly action: 'refuse'
       readonly kind: RefusalKind
@@ -56,14 +63,15 @@ export function decideRequest(decoded: DecodeResult): RequestDecision {
     default:
       return refuse('not a request', TFTP_ERROR.illegalOperation, 'Illegal TFTP operation', `${packet.op.toUpperCase()} sent to the request port`)
   }
-  if (packet.mode !== 'octet') {
-    // netascii would need LF -> CRLF rewriting, which changes sizes and block boundaries; boot
-    // clients all use octet, so a text-mode request is told plainly instead of corrupted.
-    return refuse('not octet mode', TFTP_ERROR.notDefined, 'only octet (binary) mode is served', `${packet.mode} mode refused`, packet.filename)
+  // The decoder lower-cases the mode (RFC 1350: any mix of cases), so "NETASCII" is netascii.
+  const mode = packet.mode
+  if (mode !== 'octet' && mode !== 'netascii') {
+    // RFC 1350's mail mode "must begin with a WRQ", so a mail read is an illegal operation.
+    return refuse('mail mode', TFTP_ERROR.illegalOperation, 'mail mode is not served; use octet or netascii', `${mode} mode refused`, packet.filename)
   }
   const verdict = checkRequestPath(packet.filename)
   if (!verdict.ok) return refuse('unsafe name', TFTP_ERROR.accessViolation, 'Access violation', verdict.reason, packet.filename)
-  return { action: 'serve', filename: packet.filename, relative: verdict.relative, options: packet.options }
+  return { action: 'serve', filename: packet.filename, relative: verdict.relative, mode, options: packet.options }
 }
 
 /** The TFTP error for a file that could not be opened inside the root. */

@@ -1,5 +1,6 @@
-// The embedded TFTP server: read-only, confined to its root (real paths, not spellings), with the
-// blksize/tsize/timeout (RFC 2347-2349) and windowsize (RFC 7440) options.
+// The embedded TFTP server: read-only, confined to its root (real paths, not spellings), octet and
+// netascii mode (RFC 1350), with the blksize/tsize/timeout (RFC 2347-2349) and windowsize (RFC 7440)
+// options.
 import dgram from 'node:dgram'
 import net from 'node:net'
 import pino, { type Logger } from 'pino'
@@ -9,6 +10,7 @@ import { LogRateLimit, type RateLimitedLevel } from '../../base/log-rate-limit'
 import { bindUdp, connectUdp } from '../../base/socket-ready'
 import { bindError, ServiceStartError } from '../net/service-error'
 import { negotiateReadOptions } from './option-negotiation'
+import { NetasciiSource, OctetSource, type TransferMode } from './read-source'
 import { ReadTransfer, type TransferOutcome } from './read-transfer'
 import { decideRequest, openRefusalReply, type RefusalKind } from './request-policy'
 import { decodePacket, encodeError, encodeOack, TFTP_ERROR, type TftpOption } from './tftp-codec'
@@ -25,6 +27,8 @@ import { decodePacket, encodeError, encodeOack, TFTP_ERROR, type TftpOption } fr
 export interface TftpTransferEvent {
   /** The name as the client asked for it. */
   readonly file: string
+  readonly mode: TransferMode
+  /** Bytes sent: the file's size in octet mode, its converted size in netascii. */
   readonly bytes: number
   readonly ms: number
   /** "address:port" */
@@ -263,7 +267,7 @@ export class TftpServer {
       return
     }
     this.perClient.set(rinfo.address, fromClient + 1)
-    const work = this.serve(file, decision.relative, decision.options, rinfo)
+    const work = this.serve(file, decision.relative, decision.mode, decision.options, rinfo)
       .catch((err: unknown) => this.log.error({ err, client, file }, 'TFTP transfer failed unexpectedly'))
       .finally(() => {
         this.inFlight.delete(work)
@@ -291,7 +295,13 @@ export class TftpServer {
     return true
   }
 
-  private async serve(file: string, relative: string, options: readonly TftpOption[], rinfo: dgram.RemoteInfo): Promise<void> {
+  private async serve(
+    file: string,
+    relative: string,
+    mode: TransferMode,
+    options: readonly TftpOption[],
+    rinfo: dgram.RemoteInfo
+  ): Promise<void> {
     const generation = this.generation
     const client = `${rinfo.address}:${rinfo.port}`
     const opened = await openConfined(this.rootReal, relative)
@@ -306,7 +316,10 @@ export class TftpServer {
       return
     }
 
-    const negotiated = negotiateReadOptions(options, opened.size, this.settings)
+    // netascii is converted as it is read, a piece at a time: its size on the wire is not known
+    // until the end, so tsize is left out of its OACK.
+    const source = mode === 'netascii' ? new NetasciiSource(opened.handle, opened.size) : new OctetSource(opened.handle, opened.size)
+    const negotiated = negotiateReadOptions(options, source.wireSize, this.settings)
     // Each transfer talks from its own port (its TID, RFC 1350), bound to the server's address and
     // connected to the client's: sends skip the address lookup and the kernel filters other TIDs.
     const socket = dgram.createSocket({ type: this.family ?? 'udp4' })
@@ -315,7 +328,7 @@ export class TftpServer {
       await connectUdp(socket, rinfo.port, rinfo.address)
     } catch (err) {
       socket.close()
-      await opened.handle.close().catch(() => undefined)
+      await source.close().catch(() => undefined)
       this.log.error({ err, client, file }, 'TFTP transfer socket not bound or connected')
       this.reply(rinfo, TFTP_ERROR.notDefined, 'server error')
       return
@@ -323,8 +336,7 @@ export class TftpServer {
     const transfer = new ReadTransfer({
       socket,
       peer: { address: rinfo.address, port: rinfo.port },
-      file: opened.handle,
-      size: opened.size,
+      source,
       blockSize: negotiated.blockSize,
       windowSize: negotiated.windowSize,
       timeoutMs: negotiated.timeoutMs ?? this.settings.timeoutMs,
@@ -341,21 +353,21 @@ export class TftpServer {
     }
     this.transfers.add(transfer)
     this.log.debug(
-      { client, file, size: opened.size, blockSize: negotiated.blockSize, windowSize: negotiated.windowSize },
+      { client, file, mode, size: opened.size, blockSize: negotiated.blockSize, windowSize: negotiated.windowSize },
       'TFTP transfer started'
     )
     transfer.start()
     const outcome = await transfer.done
     this.transfers.delete(transfer)
-    this.report(outcome, file, client)
+    this.report(outcome, file, mode, client)
   }
 
-  private report(outcome: TransferOutcome, file: string, client: string): void {
+  private report(outcome: TransferOutcome, file: string, mode: TransferMode, client: string): void {
     switch (outcome.kind) {
       case 'complete':
-        this.log.info({ client, file, bytes: outcome.bytes, ms: Math.round(outcome.ms) }, 'TFTP transfer complete')
+        this.log.info({ client, file, mode, bytes: outcome.bytes, ms: Math.round(outcome.ms) }, 'TFTP transfer complete')
         try {
-          this.options.onTransfer?.({ file, bytes: outcome.bytes, ms: outcome.ms, client })
+          this.options.onTransfer?.({ file, mode, bytes: outcome.bytes, ms: outcome.ms, client })
         } catch (err) {
           this.log.error({ err }, 'TFTP onTransfer callback threw')
         }
