@@ -7,6 +7,7 @@ import { performance } from 'node:perf_hooks'
 import { type CrowbarApp } from '../src-main/app'
 import { createRootLogger } from '../src-main/base/log'
 import { storeBackedLeases } from '../src-main/barclamps/dhcp-database/dhcp-backend'
+import { BootRecorder } from '../src-main/barclamps/provisioner/boot-recorder'
 import type { DhcpConfig } from '../src-main/services/dhcp/dhcp-policy'
 import { DhcpServer } from '../src-main/services/dhcp/dhcp-server'
 import type { DnsZone } from '../src-main/services/dns/dns-zone'
@@ -14,6 +15,9 @@ import { DnsServer } from '../src-main/services/dns/dns-server'
 import { TftpServer } from '../src-main/services/tftp/tftp-server'
 import { run, type BenchLink, type BenchTopology, type CommandResult } from './boot-topology'
 import { alternate, DHCP_CLIENTS, DHCP_RATE, DHCP_SECONDS, DNS_DOMAIN, DNS_HOSTS, DNS_SECONDS, HERE, log, REPEATS, sleep, TFTP_BLKSIZE, TFTP_BYTES, TFTP_FILE, TFTP_WINDOW, withOurs, withPeer } from './boot-harness'
+
+/** BENCH_RECORDER=on measures with the boot flight recorder hearing the servers' events. */
+const RECORDER = process.env.BENCH_RECORDER === 'on'
 
 // ---------------------------------------------------------------- DHCP
 
@@ -63,13 +67,15 @@ export async function benchDhcp(t: BenchTopology, app: CrowbarApp, networkId: nu
     proxy: false
   }
   const logger = createRootLogger('silent')
+  // BENCH_RECORDER=on: the boot flight recorder hears every packet, as in the app.
+  const recorder = RECORDER ? new BootRecorder({ ctx: app.ctx, logger }) : undefined
   let persisted = 0
   const drains: Array<{ seconds: number; requests: number }> = []
   const ours = async (round: number): Promise<DoraRun> => {
     // A fresh lease table and offer memory each round, as dnsmasq gets a fresh lease file.
     await app.ctx.db.deleteFrom('dhcp_leases').execute()
     const leases = storeBackedLeases(app.ctx, app.hooks, { networkId, first: `${o.prefix}10`, last: `${o.prefix}250`, leaseSeconds: config.leaseSeconds }).leases
-    const server = new DhcpServer({ interface: o.serverIf, config, leases, logger, probeMs: 0 })
+    const server = new DhcpServer({ interface: o.serverIf, config, leases, logger, probeMs: 0, ...(recorder ? { onPacket: recorder.dhcp } : {}) })
     let handledAtEnd = 0
     const result = await withOurs(server, async () => {
       const r = await perfdhcp(t, o, 'our DHCP')
@@ -208,7 +214,7 @@ export function tftpGet(t: BenchTopology, client: TftpClient, address: string, a
   }
 }
 
-export async function benchTftp(t: BenchTopology, work: string) {
+export async function benchTftp(t: BenchTopology, work: string, app?: CrowbarApp) {
   const root = join(work, 'tftp-root')
   await mkdir(root)
   // tftpd-hpa drops to user tftp: the root and file must be readable by others.
@@ -224,7 +230,8 @@ export async function benchTftp(t: BenchTopology, work: string) {
     if ((await digest) !== sha) throw new Error(`${what}: the fetched file differs from the served one`)
   }
 
-  const ours = new TftpServer({ root, address: t.ours.serverAddress, port: 69 })
+  const recorder = RECORDER && app ? new BootRecorder({ ctx: app.ctx, logger: createRootLogger('silent') }) : undefined
+  const ours = new TftpServer({ root, address: t.ours.serverAddress, port: 69, ...(recorder ? { onEvent: recorder.tftp } : {}) })
   const hpaArgs = ['in.tftpd', '-L', '-a', `${t.peer.serverAddress}:69`, '-s', root] as const
   return withOurs(ours, () =>
     withPeer(t, 69, 'tftpd-hpa', hpaArgs, async () => {

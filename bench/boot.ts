@@ -76,7 +76,7 @@ async function main(): Promise<void> {
 
   if (SECTIONS.has('tftp')) {
     log(`TFTP: ${TFTP_BYTES / 1e6} MB (10^6 bytes), blksize ${TFTP_BLKSIZE}; clients atftp (windowsize ${TFTP_WINDOW}), curl (none), tftp npm package (windowsize ${TFTP_WINDOW}); ${REPEATS} rounds each`)
-    const f = await benchTftp(t, work)
+    const f = await benchTftp(t, work, app)
     const med = (client: TftpClient, side: 'ours' | 'peer'): number => median(f.runs[client][side].map((r) => r.mbPerSecond))
     const ours = med('atftp', 'ours')
     // The peer at its best: the faster of its medians with a C client (it declines windowsize, so both are lock-step).

@@ -21,6 +21,7 @@ import { adminAddressesOf } from './barclamps/network/allocations'
 import { networkBarclamp } from './barclamps/network/network-barclamp'
 import { provisionerBarclamp } from './barclamps/provisioner/provisioner-barclamp'
 import { testBarclamp } from './barclamps/test/test-barclamp'
+import { BootRecorder } from './barclamps/provisioner/boot-recorder'
 import { BootServices, type BootServicesOptions } from './boot/boot-services'
 import { BindHookRegistry } from './domain/bind-hooks'
 import { ChangeFeed } from './domain/change-feed'
@@ -34,7 +35,7 @@ import { HostKeyPins } from './jigs/ssh/host-key-pins'
 import { TestJig } from './jigs/test-jig'
 import { BootRouter } from './services/http/boot-router'
 import { interfaceAddress } from './services/net/interface-address'
-import { chosenInterface, SetupWizard, type BootControl } from './setup/setup-wizard'
+import { chosenInterface, chosenInterfaceConfirmed, SetupWizard, type BootControl } from './setup/setup-wizard'
 import { openStore, SQLITE_FILE_NAME, type Store } from './store/store'
 
 export const VERSION = '0.1.0'
@@ -67,6 +68,8 @@ export interface AppOptions {
     /** Where DNS sends names outside the cluster domain (none: REFUSED). */
     readonly dnsForwarders?: readonly string[] | undefined
     readonly ports?: BootServicesOptions['ports']
+    /** Serve an interface holding this machine's default route: the operator confirmed it faces the office network. */
+    readonly confirmDefaultRoute?: boolean | undefined
   }
 }
 
@@ -130,6 +133,8 @@ async function compose(options: AppOptions, owned: DisposableStore): Promise<Cro
   await ensureSystemDeployment(ctx)
   const hooks = new RoleHookRunner(ctx, feed, logger.child({ subsystem: 'hooks' }))
   const bootRoutes = new BootRouter()
+  // Flushed before the store closes (the store is released after it, newest first).
+  const bootRecorder = owned.add(new BootRecorder({ ctx, logger: logger.child({ subsystem: 'boot-recorder' }) }))
   // The boot services while they run (they may start later, when the install wizard is completed).
   const booting: { services: BootServices | undefined; interface: string | null; error: string | null } = { services: undefined, interface: null, error: null }
   owned.add(
@@ -141,6 +146,7 @@ async function compose(options: AppOptions, owned: DisposableStore): Promise<Cro
       adminKeys,
       hostKeys,
       bootUrl: () => booting.services?.httpUrl,
+      bootRecorder,
       logger
     })
   )
@@ -179,7 +185,7 @@ async function compose(options: AppOptions, owned: DisposableStore): Promise<Cro
   )
   // The one way the boot services start: at start-up on the given (or earlier chosen) interface, or
   // when the install wizard is completed on the interface chosen there.
-  const startBoot = async (iface: string): Promise<void> => {
+  const startBoot = async (iface: string, confirmDefaultRoute: boolean): Promise<void> => {
     booting.interface = iface
     booting.error = null
     const services = new BootServices({
@@ -192,7 +198,9 @@ async function compose(options: AppOptions, owned: DisposableStore): Promise<Cro
       proxyDhcp: options.boot?.proxyDhcp ?? false,
       ...(options.boot?.dnsForwarders ? { dnsForwarders: options.boot.dnsForwarders } : {}),
       logger: logger.child({ subsystem: 'boot' }),
-      ...(options.boot?.ports ? { ports: options.boot.ports } : {})
+      recorder: bootRecorder,
+      ...(options.boot?.ports ? { ports: options.boot.ports } : {}),
+      confirmDefaultRoute: confirmDefaultRoute || options.boot?.confirmDefaultRoute === true
     })
     try {
       await services.start()
@@ -208,8 +216,8 @@ async function compose(options: AppOptions, owned: DisposableStore): Promise<Cro
     booting.services = services
   }
   const bootControl: BootControl = {
-    start(iface) {
-      const starting = startBoot(iface)
+    start(iface, startOptions) {
+      const starting = startBoot(iface, startOptions?.confirmDefaultRoute === true)
       bootStarting = starting.catch(() => undefined)
       return starting
     },
@@ -220,7 +228,7 @@ async function compose(options: AppOptions, owned: DisposableStore): Promise<Cro
     // The interface chosen in an earlier wizard: if the services cannot start there now, the app
     // still starts and the window says why (a fatal start would lock the operator out).
     const chosen = await chosenInterface(ctx)
-    if (chosen) await bootControl.start(chosen).catch((err: unknown) => logger.error({ err, interface: chosen }, 'boot services did not start on the interface chosen in the install wizard'))
+    if (chosen) await bootControl.start(chosen, { confirmDefaultRoute: await chosenInterfaceConfirmed(ctx) }).catch((err: unknown) => logger.error({ err, interface: chosen }, 'boot services did not start on the interface chosen in the install wizard'))
   } else if (options.boot?.interface) {
     await bootControl.start(options.boot.interface)
   }

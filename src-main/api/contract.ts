@@ -6,6 +6,8 @@ import {
   AnnealerStatusSchema,
   BarclampDefinitionSchema,
   BarclampSchema,
+  BootEventQuerySchema,
+  BootEventSchema,
   DeploymentRoleSchema,
   DeploymentSchema,
   Description,
@@ -26,6 +28,8 @@ import {
   NodeWithAddressesSchema,
   RoleName,
   RoleSchema,
+  PreflightInputSchema,
+  PreflightReportSchema,
   SetupInputSchema,
   SetupPlanSchema,
   SetupResultSchema,
@@ -70,6 +74,13 @@ export const contract = {
     input: SetupInputSchema,
     output: SetupResultSchema,
     summary: 'Create the admin network and node, commit the system deployment, start the boot services on the interface (once)'
+  }),
+  preflight: op({
+    method: 'POST',
+    path: '/setup/preflight',
+    input: PreflightInputSchema,
+    output: PreflightReportSchema,
+    summary: 'What is on an interface’s link (carrier, MTU, addresses, default route, other DHCP servers, IPv6 routers, LLDP switch port) and whether to serve full DHCP or proxyDHCP there'
   }),
 
   listDeployments: op({ method: 'GET', path: '/deployments', input: NoInput, output: z.array(DeploymentSchema), summary: 'All deployments, system first' }),
@@ -269,6 +280,13 @@ export const contract = {
       .strict(),
     output: z.array(JobSchema),
     summary: 'Jig runs, newest first; the filters combine (AND), an unknown node or deployment matches none'
+  }),
+  listBootEvents: op({
+    method: 'GET',
+    path: '/boot-events',
+    input: BootEventQuerySchema,
+    output: z.array(BootEventSchema),
+    summary: 'One machine’s boot timeline (DHCP, TFTP, HTTP boot, node API), newest first: by node_id or mac (one is required)'
   }),
   getJob: op({ method: 'GET', path: '/jobs/:id', input: ById, output: JobDetailSchema, summary: 'One jig run with its captured output' }),
   getAnnealer: op({ method: 'GET', path: '/annealer', input: NoInput, output: AnnealerStatusSchema, summary: 'Queue state and the concurrency limit' }),

@@ -15,7 +15,8 @@ import { listDeploymentRoles, setDeploymentRoleData } from '../domain/deployment
 import { createNode, deleteNode, getNode, listNodes, updateNode } from '../domain/nodes'
 import { getJob, listJobs } from '../annealer/jobs'
 import type { Annealer } from '../annealer/annealer'
-import { conflict } from '../model/errors'
+import { conflict, invalid } from '../model/errors'
+import { listBootEvents } from '../store/boot-events'
 import { allocateNodeAddresses, nodeAddresses } from '../barclamps/network/allocations'
 import { createNetwork, deleteNetwork, getNetwork, listNetworks, updateNetwork } from '../barclamps/network/networks'
 import { transact } from '../domain/context'
@@ -51,6 +52,7 @@ export function createHandlers(ctx: DomainContext, info: HandlerInfo): Handlers 
     getSetup: () => info.setup.state(),
     checkSetup: (input) => info.setup.check(input),
     completeSetup: (input) => info.setup.complete(input),
+    preflight: ({ interface: iface }) => info.setup.preflight(iface),
     listDeployments: () => listDeployments(db),
     getDeployment: ({ id }) => getDeployment(db, id),
     createDeployment: (input) => createDeployment(ctx, input),
@@ -102,6 +104,10 @@ export function createHandlers(ctx: DomainContext, info: HandlerInfo): Handlers 
       }),
     listJobs: (filter) => listJobs(db, filter),
     getJob: ({ id }) => getJob(db, id),
+    listBootEvents: async (query) => {
+      if (query.node_id === undefined && query.mac === undefined) throw invalid('name the machine: node_id or mac (e.g. ?mac=52:54:00:12:34:56)')
+      return listBootEvents(db, query)
+    },
     getAnnealer: () => annealer().status(),
     setAnnealer: async ({ max_jobs }) => {
       await annealer().setMaxJobs(max_jobs)

@@ -12,6 +12,7 @@ import type { AdminKeyPair } from '../jigs/ssh/admin-keys'
 import type { HostKeyPins } from '../jigs/ssh/host-key-pins'
 import { BarclampDefinitionSchema } from '../model'
 import type { BootRouter } from '../services/http/boot-router'
+import type { BootRecorder } from './provisioner/boot-recorder'
 
 export type BarclampDefinitionInput = z.input<typeof BarclampDefinitionSchema>
 
@@ -26,6 +27,8 @@ export interface BarclampContext {
   readonly hostKeys: HostKeyPins
   /** The node-facing API's base URL while the boot services run, else undefined. */
   readonly bootUrl: () => string | undefined
+  /** The boot flight recorder, when this app keeps one (the node-facing API writes to it). */
+  readonly bootRecorder?: BootRecorder | undefined
   readonly logger: Logger
 }
 

@@ -10,6 +10,7 @@ import type { RoleHookRegistry } from '../annealer/role-hooks'
 import { storeBackedLeases } from '../barclamps/dhcp-database/dhcp-backend'
 import { DnsDatabase } from '../barclamps/dns-database/dns-database'
 import { adminNetworkLayout } from '../barclamps/network/admin-network'
+import type { BootRecorder } from '../barclamps/provisioner/boot-recorder'
 import { UEFI_LOCAL_LOADER } from '../barclamps/provisioner/local-boot'
 import type { DomainContext } from '../domain/context'
 import { DhcpServer } from '../services/dhcp/dhcp-server'
@@ -19,6 +20,8 @@ import { BootHttpServer } from '../services/http/boot-http-server'
 import type { BootRouter } from '../services/http/boot-router'
 import { BootServicesError, interfaceAddress } from '../services/net/interface-address'
 import { RouterAdvertiser } from '../services/net/router-advertiser'
+import { defaultRouteInterfaces } from '../services/preflight/preflight'
+import { officeNetworkRefusal } from '../services/preflight/preflight-policy'
 import { TftpServer } from '../services/tftp/tftp-server'
 
 export interface BootServicesOptions {
@@ -34,6 +37,10 @@ export interface BootServicesOptions {
   readonly ports?: { readonly dhcp?: number; readonly dns?: number; readonly tftp?: number; readonly http?: number }
   readonly dhcpProbeMs?: number
   readonly dnsForwarders?: readonly string[]
+  /** The operator confirmed "this interface faces your office network": serve it though it holds the default route. */
+  readonly confirmDefaultRoute?: boolean
+  /** The boot flight recorder: every DHCP packet, TFTP request and HTTP boot answer goes to it. */
+  readonly recorder?: BootRecorder | undefined
 }
 
 const LEASE_SECONDS = 3600
@@ -85,6 +92,9 @@ export class BootServices implements Disposable {
 
   private async startAll(store: DisposableStore): Promise<void> {
     const { ctx, logger } = this.options
+    if (!this.options.confirmDefaultRoute && defaultRouteInterfaces().includes(this.options.interface)) {
+      throw new BootServicesError(officeNetworkRefusal(this.options.interface, '--confirm-default-route, or confirm_default_route: true in the install wizard'))
+    }
     const network = await adminNetworkLayout(ctx.db)
     if (!network) throw new BootServicesError('there is no admin network: create one (category admin) before starting the boot services')
     const iface = interfaceAddress(this.options.interface, network.v4Subnet ?? undefined)
@@ -117,7 +127,8 @@ export class BootServices implements Disposable {
       port: ports.http ?? 8702,
       assetsDir: this.options.assetsDir,
       router: this.options.router,
-      logger: logger.child({ service: 'http-boot' })
+      logger: logger.child({ service: 'http-boot' }),
+      onRequest: this.options.recorder?.http
     })
     store.add(await started(http))
     this.http = http
@@ -138,7 +149,12 @@ export class BootServices implements Disposable {
     store.add(toDisposable(() => void (this.dnsServer = undefined)))
 
     if (this.options.assetsDir) {
-      store.add(await started(new TftpServer({ root: this.options.assetsDir, address: iface.address, port: ports.tftp ?? 69, logger: logger.child({ service: 'tftp' }) })))
+      const onEvent = this.options.recorder?.tftp
+      store.add(
+        await started(
+          new TftpServer({ root: this.options.assetsDir, address: iface.address, port: ports.tftp ?? 69, logger: logger.child({ service: 'tftp' }), ...(onEvent ? { onEvent } : {}) })
+        )
+      )
     }
 
     const localBootLoader = (): string | null => this.localBootLoader()
@@ -146,6 +162,7 @@ export class BootServices implements Disposable {
       interface: this.options.interface,
       leases,
       logger: logger.child({ service: 'dhcp' }),
+      ...(this.options.recorder ? { onPacket: this.options.recorder.dhcp } : {}),
       ...(ports.dhcp !== undefined ? { port: ports.dhcp } : {}),
       ...(this.options.dhcpProbeMs !== undefined ? { probeMs: this.options.dhcpProbeMs } : {}),
       config: {

@@ -12,7 +12,7 @@ import { createRootLogger } from '../base/log'
 import { messageOf } from '../store/store'
 
 const USAGE = `usage: crowbar serve [--data-dir DIR] [--port N] [--interface IFACE | --wizard] [--boot-assets DIR] [--proxy-dhcp]
-                    [--dns-forwarder ADDR]...
+                    [--dns-forwarder ADDR]... [--confirm-default-route]
 
   serve              run Crowbar headless: API and UI over HTTP on 127.0.0.1
   --data-dir DIR     where the embedded SQLite store lives (default: ${defaultDataDir()})
@@ -28,6 +28,8 @@ const USAGE = `usage: crowbar serve [--data-dir DIR] [--port N] [--interface IFA
   --dns-forwarder ADDR  where the boot services' DNS sends names outside the cluster domain
                      (ip, ip:port or [ipv6]:port; repeatable; default: this machine's resolvers
                      from /etc/resolv.conf; "none": answer REFUSED for them)
+  --confirm-default-route  this interface faces your office network: serve it although it
+                     holds this machine's default route (refused without this)
 
 Set CROWBAR_DATABASE_URL=postgres://user@host/db to use PostgreSQL instead of SQLite.`
 
@@ -42,6 +44,8 @@ export interface ServeArgs {
   readonly wizard: boolean
   /** undefined: this machine's resolvers. */
   readonly dnsForwarders?: readonly string[] | undefined
+  /** Set only when given: serve an interface holding the default route. */
+  readonly confirmDefaultRoute?: true
 }
 
 export function parseServeArgs(argv: readonly string[]): ServeArgs {
@@ -56,7 +60,8 @@ export function parseServeArgs(argv: readonly string[]): ServeArgs {
         'boot-assets': { type: 'string' },
         'proxy-dhcp': { type: 'boolean' },
         wizard: { type: 'boolean' },
-        'dns-forwarder': { type: 'string', multiple: true }
+        'dns-forwarder': { type: 'string', multiple: true },
+        'confirm-default-route': { type: 'boolean' }
       },
       strict: true,
       allowPositionals: false
@@ -88,7 +93,8 @@ export function parseServeArgs(argv: readonly string[]): ServeArgs {
       if (!parseUpstream(text)) throw new UsageError(`--dns-forwarder "${text}" is not an IP address, ip:port or [ipv6]:port (or none)`)
     }
   }
-  return { dataDir, port: Number(portText), interface: iface, bootAssets, proxyDhcp, wizard, dnsForwarders }
+  const confirm = parsed.values['confirm-default-route'] === true ? { confirmDefaultRoute: true as const } : {}
+  return { dataDir, port: Number(portText), interface: iface, bootAssets, proxyDhcp, wizard, dnsForwarders, ...confirm }
 }
 
 function rendererDir(): string | undefined {
@@ -107,7 +113,7 @@ async function serve(args: ServeArgs): Promise<void> {
     logger,
     wizard: args.wizard,
     ...(args.interface || args.wizard
-      ? { boot: { interface: args.interface, assetsDir: args.bootAssets, proxyDhcp: args.proxyDhcp, dnsForwarders: args.dnsForwarders ?? systemNameservers() } }
+      ? { boot: { interface: args.interface, assetsDir: args.bootAssets, proxyDhcp: args.proxyDhcp, dnsForwarders: args.dnsForwarders ?? systemNameservers(), confirmDefaultRoute: args.confirmDefaultRoute === true } }
       : {})
   })
   const http = new HttpTransport({

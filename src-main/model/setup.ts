@@ -13,7 +13,9 @@ export const SetupInputSchema = z
     v6prefix: z.string().max(64).nullable(),
     domain: z.string().max(253),
     /** The admin node's FQDN in or under the domain, or a bare host name (the domain is appended). */
-    admin_name: z.string().max(253)
+    admin_name: z.string().max(253),
+    /** "This interface faces your office network": serve one that holds this machine's default route. */
+    confirm_default_route: z.boolean().optional()
   })
   .strict()
 export type SetupInput = z.infer<typeof SetupInputSchema>

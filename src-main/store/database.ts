@@ -198,7 +198,19 @@ export interface NodeMacsTable {
   node_id: number
 }
 
+export interface BootEventsTable {
+  id: Id
+  mac: string
+  node_id: number | null
+  t: string
+  source: string
+  event: string
+  /** JSON object. */
+  detail: string
+}
+
 export interface Database {
+  boot_events: BootEventsTable
   dhcp_leases: DhcpLeasesTable
   node_macs: NodeMacsTable
   networks: NetworksTable

@@ -10,6 +10,8 @@ export const SETTING = {
   bootstrapDone: 'bootstrap.done',
   /** The interface the wizard chose for the boot services, or the wizard's "none" marker. */
   setupInterface: 'setup.interface',
+  /** 'true': the operator confirmed that the chosen interface, which holds the default route, faces the office network. */
+  setupConfirmDefaultRoute: 'setup.confirm_default_route',
   /** The DNS domain node names live in. */
   clusterDomain: 'cluster_domain',
   /** The cluster's 40-bit ULA global ID, 10 hex digits, chosen once. */

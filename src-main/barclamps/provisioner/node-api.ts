@@ -9,6 +9,7 @@ import { updateNode } from '../../domain/nodes'
 import { describeIssues, invalid } from '../../model/errors'
 import type { BootRoute } from '../../services/http/boot-router'
 import { clusterDomain } from '../network/admin-bootstrap'
+import type { BootRecorder } from './boot-recorder'
 import { bearerOf, installTokenMatches, requireNodeSecret } from './node-credentials'
 import { registerNode, RegistrationSchema } from './node-registration'
 import { RegistrationRate } from './registration-limits'
@@ -24,7 +25,7 @@ function bootenvRefused(body: unknown): string {
   return `${asked}the node-facing API sets bootenv "local" only (body {"bootenv":"local"}); any other bootenv is set through the operator API: PATCH /api/v2/nodes/ID`
 }
 
-export function nodeApiRoutes(ctx: DomainContext, adminPublicKey: string, rate = new RegistrationRate(() => Date.now())): BootRoute[] {
+export function nodeApiRoutes(ctx: DomainContext, adminPublicKey: string, rate = new RegistrationRate(() => Date.now()), recorder?: BootRecorder): BootRoute[] {
   const key = adminPublicKey.trim()
   return [
     {
@@ -43,6 +44,7 @@ export function nodeApiRoutes(ctx: DomainContext, adminPublicKey: string, rate =
           source: req.clientAddress,
           takeNew: (source) => rate.take(source)
         })
+        await recorder?.registered(input.data.macs, registered.node_id, { created: registered.created, client: req.clientAddress })
         return { status: 200, json: { ...registered, admin_public_key: key } }
       }
     },
@@ -55,6 +57,7 @@ export function nodeApiRoutes(ctx: DomainContext, adminPublicKey: string, rate =
         const input = AliveSchema.safeParse(await req.json())
         if (!input.success) throw invalid(describeIssues(input.error))
         const node = await updateNode(ctx, id, { alive: input.data.alive })
+        await recorder?.forNode(id, 'api', 'alive', { alive: node.alive, client: req.clientAddress })
         return { status: 200, json: { id: node.id, alive: node.alive } }
       }
     },
@@ -71,6 +74,7 @@ export function nodeApiRoutes(ctx: DomainContext, adminPublicKey: string, rate =
         const input = BootenvSchema.safeParse(body)
         if (!input.success) throw invalid(bootenvRefused(body))
         const node = await updateNode(ctx, id, { bootenv: input.data.bootenv })
+        await recorder?.forNode(id, 'api', 'bootenv', { bootenv: node.bootenv, client: req.clientAddress })
         return { status: 200, json: { id: node.id, bootenv: node.bootenv } }
       }
     }

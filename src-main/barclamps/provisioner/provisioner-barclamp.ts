@@ -46,7 +46,7 @@ export const provisionerBarclamp: BarclampModule = {
       logger: app.logger.child({ subsystem: 'provisioner' })
     }
     store.add(app.hooks.register(OS_INSTALL_ROLE, { on_active: (event, ctx) => rebootIntoInstalledOs(event, ctx, deps) }))
-    store.add(app.bootRoutes.add(...bootScriptRoutes(app.domain, publicKey), ...nodeApiRoutes(app.domain, publicKey)))
+    store.add(app.bootRoutes.add(...bootScriptRoutes(app.domain, publicKey), ...nodeApiRoutes(app.domain, publicKey, undefined, app.bootRecorder)))
     return store
   }
 }

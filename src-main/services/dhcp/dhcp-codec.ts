@@ -228,6 +228,30 @@ export const opt = {
     Buffer.concat([...subs.flatMap(([code, value]) => [Buffer.from([code, value.length]), value]), Buffer.from([Option.END])])
 }
 
+/**
+ * A client's broadcast DHCPDISCOVER from `mac` (no address yet, broadcast flag set) with the given
+ * options after the message type: what our probes for other servers send.
+ */
+export function discoverPacket(mac: string, xid: number, options: ReadonlyArray<readonly [number, Buffer]>): DhcpPacket {
+  return {
+    op: 1,
+    htype: 1,
+    hlen: 6,
+    hops: 0,
+    xid,
+    secs: 0,
+    flags: 0x8000,
+    ciaddr: '0.0.0.0',
+    yiaddr: '0.0.0.0',
+    siaddr: '0.0.0.0',
+    giaddr: '0.0.0.0',
+    chaddr: mac,
+    sname: '',
+    file: '',
+    options: new Map([[Option.MESSAGE_TYPE, opt.u8(MessageType.DISCOVER)], ...options])
+  }
+}
+
 export function messageType(p: DhcpPacket): number | undefined {
   const v = p.options.get(Option.MESSAGE_TYPE)
   return v && v.length === 1 ? v[0] : undefined

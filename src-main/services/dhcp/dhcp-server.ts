@@ -9,7 +9,8 @@ import type { Logger } from '../../base/log'
 import { LogRateLimit, type RateLimitedLevel } from '../../base/log-rate-limit'
 import { bindSocketToDevice } from '../net/bind-to-device'
 import { bindError, deviceBindError, ServiceStartError } from '../net/service-error'
-import { decode, encode, MessageType, messageType, opt, Option, ipOption, type DhcpPacket } from './dhcp-codec'
+import { decode, discoverPacket, encode, MessageType, messageType, Option, ipOption, type DhcpPacket } from './dhcp-codec'
+import { dhcpBootEvent, type DhcpBootEvent } from './dhcp-boot-event'
 import type { DhcpLeases } from './dhcp-leases'
 import { buildNak, buildReply, destinationOf, intentOf, isPxeClient, type DhcpConfig } from './dhcp-policy'
 import { bindUdp } from '../../base/socket-ready'
@@ -25,6 +26,8 @@ export interface DhcpServerOptions {
   readonly probeMs?: number
   /** Interval of the counted log summaries; default 10 s. */
   readonly logIntervalMs?: number
+  /** Told of each request decoded and each reply sent (the boot flight recorder); must not throw. */
+  readonly onPacket?: (event: DhcpBootEvent) => void
 }
 
 /** Why a packet got no answer (or a NAK), in the words the log's summaries count it under. */
@@ -100,6 +103,14 @@ export class DhcpServer {
     this.refusals.note(kind, level, fields, msg)
   }
 
+  private tell(onPacket: (event: DhcpBootEvent) => void, event: DhcpBootEvent): void {
+    try {
+      onPacket(event)
+    } catch (err) {
+      this.fault(err, 'event sink', { mac: event.mac }, 'DHCP event sink threw')
+    }
+  }
+
   private fault(err: unknown, what: string, fields: Record<string, unknown>, msg: string): void {
     this.faults.note(`${what} ${errnoCodeOf(err) ?? 'error'}`, 'error', { err, ...fields }, msg)
   }
@@ -144,9 +155,12 @@ export class DhcpServer {
       this.refuse('malformed', 'debug', { from: rinfo.address, error: decoded.error }, 'dropped a malformed DHCP packet')
       return
     }
+    const onPacket = this.options.onPacket
+    if (onPacket) this.tell(onPacket, dhcpBootEvent(decoded.packet, 'in'))
     const reply = await this.answer(decoded.packet)
     this.handled++
     if (!reply) return
+    if (onPacket) this.tell(onPacket, dhcpBootEvent(reply, 'out'))
     const to = destinationOf(decoded.packet, reply)
     // With a callback, a failed send is reported here; without one Node drops the error silently.
     socket.send(encode(reply), to.port, to.address, (err) => {
@@ -272,26 +286,7 @@ export async function probeForDhcpServers(
       const server = ipOption(d.packet, Option.SERVER_ID) ?? d.packet.siaddr
       if (server !== ownAddress) found.add(server)
     })
-    const discover: DhcpPacket = {
-      op: 1,
-      htype: 1,
-      hlen: 6,
-      hops: 0,
-      xid,
-      secs: 0,
-      flags: 0x8000,
-      ciaddr: '0.0.0.0',
-      yiaddr: '0.0.0.0',
-      siaddr: '0.0.0.0',
-      giaddr: '0.0.0.0',
-      chaddr: mac,
-      sname: '',
-      file: '',
-      options: new Map([
-        [Option.MESSAGE_TYPE, opt.u8(MessageType.DISCOVER)],
-        [Option.PARAMETER_LIST, Buffer.from([1, 3, 6, 15])]
-      ])
-    }
+    const discover = discoverPacket(mac, xid, [[Option.PARAMETER_LIST, Buffer.from([1, 3, 6, 15])]])
     const packet = encode(discover)
     // Two tries, half the window apart: one lost broadcast must not hide a server.
     send(packet)

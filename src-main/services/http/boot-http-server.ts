@@ -23,6 +23,20 @@ export interface BootHttpOptions {
   readonly logger: Logger
   /** Overrides of untrustedNetworkLimits() (tests shorten the timeouts). */
   readonly limits?: Partial<HttpLimits> | undefined
+  /** Told of each answered request (the boot flight recorder); a throw is logged. */
+  readonly onRequest?: ((event: HttpBootEvent) => void) | undefined
+}
+
+/** One request HTTP boot answered, for the event sink. */
+export interface HttpBootEvent {
+  readonly clientAddress: string
+  readonly method: string
+  /** The request path as sent (percent-encoded, no query), at most 256 characters. */
+  readonly path: string
+  readonly status: number
+  /** Bytes written to the connection for this answer, head included. */
+  readonly bytes: number
+  readonly ms: number
 }
 
 const MAX_BODY = 256 * 1024
@@ -48,6 +62,7 @@ export class BootHttpServer {
     if (this.server) return
     const limits = limitsWith(untrustedNetworkLimits(), this.options.limits)
     const server = createBoundedServer(limits, errorBody, (req, res) => {
+      if (this.options.onRequest) this.watch(req, res, this.options.onRequest)
       this.handle(req, res, limits).catch((err: unknown) => {
         this.options.logger.error({ err, url: req.url }, 'boot request failed')
         if (!res.headersSent) fail(res, 'internal', 'the request failed; the server log has the details')
@@ -67,6 +82,28 @@ export class BootHttpServer {
     this.server = undefined
     server.closeAllConnections()
     await new Promise<void>((resolve) => server.close(() => resolve()))
+  }
+
+  /** Tells `onRequest` of the answer once it is sent (or the connection goes first). */
+  private watch(req: IncomingMessage, res: ServerResponse, onRequest: (event: HttpBootEvent) => void): void {
+    const started = performance.now()
+    const socket = req.socket
+    const before = socket.bytesWritten
+    const done = (): void => {
+      try {
+        onRequest({
+          clientAddress: sourceAddress(socket.remoteAddress),
+          method: (req.method ?? 'GET').slice(0, 16),
+          path: (requestPath(req.url ?? '/') ?? (req.url ?? '')).slice(0, 256),
+          status: res.statusCode,
+          bytes: Math.max(0, socket.bytesWritten - before),
+          ms: Math.round(performance.now() - started)
+        })
+      } catch (err) {
+        this.options.logger.error({ err }, 'HTTP boot onRequest callback threw')
+      }
+    }
+    res.once('close', done)
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse, limits: HttpLimits): Promise<void> {

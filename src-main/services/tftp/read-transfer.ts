@@ -81,6 +81,8 @@ export class ReadTransfer {
   /** A read is in flight; the window at `base` goes out when it lands. */
   private reading = false
   private attempts = 0
+  /** Windows (or OACKs) sent again, in all: the flight recorder reports it. */
+  private resent = 0
   /** One timer for the whole transfer, re-armed with refresh(): no new timer per window. */
   private timer: NodeJS.Timeout | null = null
   /** The delay `timer` was created with (refresh() re-arms with the same one). */
@@ -139,6 +141,15 @@ export class ReadTransfer {
     return Math.floor(size / this.p.blockSize) + 1
   }
 
+  get retransmits(): number {
+    return this.resent
+  }
+
+  /** Milliseconds since start (0 before it starts). */
+  elapsedMs(): number {
+    return this.startedAt === 0 ? 0 : this.p.now() - this.startedAt
+  }
+
   get isFinished(): boolean {
     return this.finished
   }
@@ -187,7 +198,10 @@ export class ReadTransfer {
       // No progress. With a window, that is the client saying the window's first block was lost
       // (RFC 7440 §4), so send it again now; in lock-step, answering duplicate ACKs would start
       // the Sorcerer's Apprentice bug, so only the timer retransmits.
-      if (this.p.windowSize > 1 && this.sentBase === this.base && !this.reading) this.sendWindow()
+      if (this.p.windowSize > 1 && this.sentBase === this.base && !this.reading) {
+        this.resent++
+        this.sendWindow()
+      }
       return
     }
     if (acked >= this.totalBlocks) {
@@ -330,9 +344,11 @@ export class ReadTransfer {
       return
     }
     if (this.awaitingOackAck && this.p.oack) {
+      this.resent++
       this.send(this.p.oack)
       this.arm()
     } else if (this.sentBase === this.base && !this.reading) {
+      this.resent++
       this.sendWindow()
     } else {
       this.arm()

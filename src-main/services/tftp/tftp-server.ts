@@ -10,6 +10,7 @@ import { LogRateLimit, type RateLimitedLevel } from '../../base/log-rate-limit'
 import { bindUdp, connectUdp } from '../../base/socket-ready'
 import { bindError, ServiceStartError } from '../net/service-error'
 import { negotiateReadOptions } from './option-negotiation'
+import type { TftpBootEvent } from './tftp-boot-event'
 import { NetasciiSource, OctetSource, type TransferMode } from './read-source'
 import { ReadTransfer, type TransferOutcome } from './read-transfer'
 import { decideRequest, openRefusalReply, type RefusalKind } from './request-policy'
@@ -43,6 +44,8 @@ export interface TftpServerOptions {
   readonly logger?: Logger
   /** Called after each completed transfer; a throw here is logged, never propagated. */
   readonly onTransfer?: (event: TftpTransferEvent) => void
+  /** Told of each read request, error sent and transfer end (the boot flight recorder); a throw is logged. */
+  readonly onEvent?: (event: TftpBootEvent) => void
   /** Largest blksize granted; default 1468, a DATA packet in one Ethernet frame. */
   readonly maxBlockSize?: number
   /** Largest windowsize granted; default 64. */
@@ -236,6 +239,18 @@ export class TftpServer {
     const fields = { client: `${rinfo.address}:${rinfo.port}`, file: details.file?.slice(0, LOGGED_NAME_MAX), reason: details.reason }
     this.refusals.note(kind, level, fields, kind === 'not found' ? 'TFTP file not found' : 'TFTP request refused')
     this.reply(rinfo, reply.code, reply.message)
+    if (this.options.onEvent) {
+      const file = details.file?.slice(0, LOGGED_NAME_MAX)
+      this.tell({ kind: 'error_sent', clientAddress: rinfo.address, ...(file !== undefined ? { file } : {}), code: reply.code, message: reply.message, refusal: kind })
+    }
+  }
+
+  private tell(event: TftpBootEvent): void {
+    try {
+      this.options.onEvent?.(event)
+    } catch (err) {
+      this.log.error({ err }, 'TFTP onEvent callback threw')
+    }
   }
 
   private onRequest(msg: Buffer, rinfo: dgram.RemoteInfo): void {
@@ -247,6 +262,10 @@ export class TftpServer {
       return
     }
     const file = decision.filename.slice(0, LOGGED_NAME_MAX)
+    if (this.options.onEvent) {
+      const asked = Object.fromEntries(decision.options.slice(0, 16).map((o) => [o.name.slice(0, 32).toLowerCase(), o.value.slice(0, 32)]))
+      this.tell({ kind: 'rrq', clientAddress: rinfo.address, file, mode: decision.mode, options: asked })
+    }
     const fromClient = this.perClient.get(rinfo.address) ?? 0
     if (fromClient >= this.settings.maxTransfersPerClient) {
       this.refuse(
@@ -360,6 +379,15 @@ export class TftpServer {
     const outcome = await transfer.done
     this.transfers.delete(transfer)
     this.report(outcome, file, mode, client)
+    if (this.options.onEvent) {
+      const retransmits = transfer.retransmits
+      if (outcome.kind === 'complete') {
+        const negotiatedOptions = Object.fromEntries(negotiated.oack.map((o) => [o.name, o.value]))
+        this.tell({ kind: 'transfer_complete', clientAddress: rinfo.address, file, bytes: outcome.bytes, ms: Math.round(outcome.ms), blockSize: negotiated.blockSize, windowSize: negotiated.windowSize, negotiated: negotiatedOptions, retransmits })
+      } else {
+        this.tell({ kind: 'transfer_error', clientAddress: rinfo.address, file, outcome: outcome.kind, reason: outcomeReason(outcome), retransmits, ms: Math.round(transfer.elapsedMs()) })
+      }
+    }
   }
 
   private report(outcome: TransferOutcome, file: string, mode: TransferMode, client: string): void {
@@ -396,5 +424,23 @@ export class TftpServer {
         this.log.info({ client, file }, 'TFTP transfer stopped with the server')
         return
     }
+  }
+}
+
+/** A transfer's unfinished end in a few words, for the flight recorder. */
+function outcomeReason(outcome: Exclude<TransferOutcome, { kind: 'complete' }>): string {
+  switch (outcome.kind) {
+    case 'client-error':
+      return `client sent error ${outcome.code}: ${outcome.message.slice(0, 128)}`
+    case 'timed-out':
+      return `no ACK for block ${outcome.block} in ${Math.round(outcome.idleMs)} ms`
+    case 'preempted':
+      return `stalled ${Math.round(outcome.idleMs)} ms while the server was full`
+    case 'client-gone':
+      return 'the client port is closed'
+    case 'failed':
+      return outcome.reason
+    case 'stopped':
+      return 'the server stopped'
   }
 }

@@ -7,6 +7,7 @@ import { networkMigration } from './0003-network'
 import { dhcpMigration } from './0004-dhcp'
 import { nodeLastSeenMigration } from './0005-node-last-seen'
 import { nodeSecretsMigration } from './0006-node-secrets'
+import { bootEventsMigration } from './0007-boot-events'
 
 export function migrationProvider(kind: StoreKind): MigrationProvider {
   return {
@@ -17,7 +18,8 @@ export function migrationProvider(kind: StoreKind): MigrationProvider {
         '0003-network': networkMigration(kind),
         '0004-dhcp': dhcpMigration(),
         '0005-node-last-seen': nodeLastSeenMigration(),
-        '0006-node-secrets': nodeSecretsMigration()
+        '0006-node-secrets': nodeSecretsMigration(),
+        '0007-boot-events': bootEventsMigration(kind)
       }
     }
   }
