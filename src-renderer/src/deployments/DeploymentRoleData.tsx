@@ -4,8 +4,7 @@
 import { useEffect, useState } from 'react'
 import type { ChangeEvent, Deployment, DeploymentRole } from '../../../src-main/model'
 import { ErrorAlert } from '../errors/ErrorAlert'
-import { errorText } from '../errors/error-text'
-import { parseJsonObjectText } from '../detail/json-object-text'
+import { useJsonDataEditor } from '../detail/use-json-data-editor'
 import { useClient } from '../live/LiveContext'
 import { useLiveResource } from '../live/use-live-resource'
 
@@ -45,30 +44,18 @@ export function DeploymentRoleData({ deployment }: { deployment: Deployment }) {
 function RoleDataEditor({ deployment, role, onSaved }: { deployment: Deployment; role: DeploymentRole; onSaved: () => void }) {
   const client = useClient()
   const proposed = deployment.state === 'proposed'
-  const [text, setText] = useState(() => JSON.stringify(role.proposed_data, null, 2))
-  const [error, setError] = useState<string | null>(null)
-  const [saved, setSaved] = useState(false)
-  const [busy, setBusy] = useState(false)
+  const { text, setText, error, saved, busy, save } = useJsonDataEditor(
+    role.proposed_data,
+    'role data',
+    (data) => client.api.setDeploymentRoleData({ id: deployment.id, role: role.role, data }),
+    onSaved
+  )
   // A commit elsewhere (another window, a script) changes what is stored: show it unless editing.
   const stored = JSON.stringify(role.proposed_data, null, 2)
   useEffect(() => {
     if (!proposed) setText(stored)
-  }, [stored, proposed])
+  }, [stored, proposed, setText])
 
-  const save = async (): Promise<void> => {
-    setError(null)
-    setSaved(false)
-    setBusy(true)
-    try {
-      await client.api.setDeploymentRoleData({ id: deployment.id, role: role.role, data: parseJsonObjectText(text, 'role data') })
-      setSaved(true)
-      onSaved()
-    } catch (err) {
-      setError(errorText(err))
-    } finally {
-      setBusy(false)
-    }
-  }
   const id = `dr-data-${deployment.id}-${role.role_id}`
   return (
     <div className="role-data-editor">

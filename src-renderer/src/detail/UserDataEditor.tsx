@@ -1,34 +1,18 @@
 // Operator (user) data of a noderole: editable while its deployment is proposed; commit makes it
 // the top layer of the run input.
-import { useState } from 'react'
 import type { NodeRoleDetail } from '../../../src-main/model'
 import { ErrorAlert } from '../errors/ErrorAlert'
-import { errorText } from '../errors/error-text'
 import { useClient } from '../live/LiveContext'
-import { parseJsonObjectText } from './json-object-text'
+import { useJsonDataEditor } from './use-json-data-editor'
 
 export function UserDataEditor({ detail, onSaved }: { detail: NodeRoleDetail; onSaved: () => void }) {
   const client = useClient()
-  const [text, setText] = useState(() => JSON.stringify(detail.proposed_data, null, 2))
-  const [error, setError] = useState<string | null>(null)
-  const [saved, setSaved] = useState(false)
-  const [busy, setBusy] = useState(false)
-
-  const save = async (): Promise<void> => {
-    setError(null)
-    setSaved(false)
-    setBusy(true)
-    try {
-      const data = parseJsonObjectText(text, 'user data')
-      await client.api.setNodeRoleData({ id: detail.id, data })
-      setSaved(true)
-      onSaved()
-    } catch (err) {
-      setError(errorText(err))
-    } finally {
-      setBusy(false)
-    }
-  }
+  const { text, setText, error, saved, busy, save } = useJsonDataEditor(
+    detail.proposed_data,
+    'user data',
+    (data) => client.api.setNodeRoleData({ id: detail.id, data }),
+    onSaved
+  )
 
   const id = `user-data-${detail.id}`
   return (
