@@ -42,7 +42,15 @@ static napi_value bind_to_device(napi_env env, napi_callback_info info) {
     napi_throw_error(env, err == EPERM ? "EPERM" : (err == ENODEV ? "ENODEV" : "ESOCKOPT"), message);
     return NULL;
   }
-  return NULL;
+  // What arrived between bind() and now may have come in on any interface: the socket was bound to
+  // the port before it was bound to the device. Discard it (bounded), before the event loop reads
+  // it, so nothing from another interface is ever answered. Returns how many were discarded.
+  unsigned char scratch[2048];
+  int32_t discarded = 0;
+  while (discarded < 65536 && recv(fd, scratch, sizeof(scratch), MSG_DONTWAIT) >= 0) discarded++;
+  napi_value result;
+  if (napi_create_int32(env, discarded, &result) != napi_ok) return NULL;
+  return result;
 #else
   napi_throw_error(env, "ENOTSUP", "binding a socket to one interface is supported on Linux only");
   return NULL;

@@ -8,7 +8,8 @@ import type { Socket } from 'node:dgram'
 import { fileURLToPath } from 'node:url'
 
 interface NetbindAddon {
-  bindToDevice(fd: number, ifname: string): void
+  /** Returns how many datagrams that were queued before the device binding it discarded. */
+  bindToDevice(fd: number, ifname: string): number
   sendRouterAdvertisement(ifname: string, prefix: Buffer, prefixLength: number, validSeconds: number, preferredSeconds: number): void
   startSolicitationResponder(ifname: string, prefix: Buffer, prefixLength: number, validSeconds: number, preferredSeconds: number): ResponderHandle
   stopSolicitationResponder(handle: ResponderHandle): void
@@ -48,8 +49,13 @@ function fdOf(socket: Socket): number {
   return fd
 }
 
-export function bindSocketToDevice(socket: Socket, ifname: string): void {
-  load().bindToDevice(fdOf(socket), ifname)
+/**
+ * Binds the socket to the interface and discards what it received before (on any interface, since
+ * the port was bound first): call it right after the bind, before the event loop turns, and no
+ * datagram from another interface is ever read. Returns how many were discarded.
+ */
+export function bindSocketToDevice(socket: Socket, ifname: string): number {
+  return load().bindToDevice(fdOf(socket), ifname)
 }
 
 /** One unsolicited IPv6 router advertisement (not a default router) with an on-link SLAAC prefix. */
