@@ -21,11 +21,12 @@ export const TFTP_BLKSIZE = 1468
 export const TFTP_WINDOW = 8
 /** The whole bench is killed (and cleaned up) past this. */
 export const DEADLINE_MS = 8 * 60_000
-export const GOALS = { dhcp: 1.2, tftp: 2, dns: 1 } as const
+/** Ours over the peer; for the recorder, on over off (its cost within 10 %). */
+export const GOALS = { dhcp: 1.2, tftp: 2, dns: 1, recorder: 0.9 } as const
 
 export const HERE = dirname(fileURLToPath(import.meta.url))
 export const RESULTS = join(HERE, 'results', 'boot-services.json')
-export const SECTIONS = new Set((process.env.BENCH_ONLY ?? 'dhcp,tftp,dns').split(',').map((s) => s.trim()))
+export const SECTIONS = new Set((process.env.BENCH_ONLY ?? 'dhcp,tftp,dns,recorder').split(',').map((s) => s.trim()))
 
 export const log = (line: string): void => {
   process.stderr.write(`${line}\n`)

@@ -18,6 +18,10 @@ import { alternate, DHCP_CLIENTS, DHCP_RATE, DHCP_SECONDS, DNS_DOMAIN, DNS_HOSTS
 
 /** BENCH_RECORDER=on measures with the boot flight recorder hearing the servers' events. */
 const RECORDER = process.env.BENCH_RECORDER === 'on'
+/** The server side's Ethernet address in the recorder's frames (the bench does not read sysfs). */
+const BENCH_SERVER_MAC = '02:00:00:00:00:01'
+/** BENCH_PCAP=off: the recorder hears the events only, not the packets (to tell their costs apart). */
+const PCAP = process.env.BENCH_PCAP !== 'off'
 
 // ---------------------------------------------------------------- DHCP
 
@@ -53,9 +57,9 @@ export function perfdhcp(t: BenchTopology, link: BenchLink, who: string): Promis
 
 export const DNSMASQ_DHCP_FLAGS = ['--no-daemon', '--conf-file=/dev/null', '--port=0', '--bind-interfaces', '--no-ping', '--quiet-dhcp', '--log-facility=-']
 
-export async function benchDhcp(t: BenchTopology, app: CrowbarApp, networkId: number, work: string) {
-  const o = t.ours
-  const config: DhcpConfig = {
+/** Our DHCP server's configuration on the bench's link. */
+export function benchDhcpConfig(o: BenchLink): DhcpConfig {
+  return {
     serverAddress: o.serverAddress,
     subnetMask: '255.255.255.0',
     router: o.serverAddress,
@@ -66,6 +70,11 @@ export async function benchDhcp(t: BenchTopology, app: CrowbarApp, networkId: nu
     ipxeScriptUrl: (mac) => `http://${o.serverAddress}:8702/boot/${mac}.ipxe`,
     proxy: false
   }
+}
+
+export async function benchDhcp(t: BenchTopology, app: CrowbarApp, networkId: number, work: string) {
+  const o = t.ours
+  const config = benchDhcpConfig(o)
   const logger = createRootLogger('silent')
   // BENCH_RECORDER=on: the boot flight recorder hears every packet, as in the app.
   const recorder = RECORDER ? new BootRecorder({ ctx: app.ctx, logger }) : undefined
@@ -75,7 +84,7 @@ export async function benchDhcp(t: BenchTopology, app: CrowbarApp, networkId: nu
     // A fresh lease table and offer memory each round, as dnsmasq gets a fresh lease file.
     await app.ctx.db.deleteFrom('dhcp_leases').execute()
     const leases = storeBackedLeases(app.ctx, app.hooks, { networkId, first: `${o.prefix}10`, last: `${o.prefix}250`, leaseSeconds: config.leaseSeconds }).leases
-    const server = new DhcpServer({ interface: o.serverIf, config, leases, logger, probeMs: 0, ...(recorder ? { onPacket: recorder.dhcp } : {}) })
+    const server = new DhcpServer({ interface: o.serverIf, config, leases, logger, probeMs: 0, ...(recorder ? { onPacket: recorder.dhcp, ...(PCAP ? { onCapture: recorder.packets.sinks(BENCH_SERVER_MAC).dhcp } : {}) } : {}) })
     let handledAtEnd = 0
     const result = await withOurs(server, async () => {
       const r = await perfdhcp(t, o, 'our DHCP')
@@ -231,7 +240,7 @@ export async function benchTftp(t: BenchTopology, work: string, app?: CrowbarApp
   }
 
   const recorder = RECORDER && app ? new BootRecorder({ ctx: app.ctx, logger: createRootLogger('silent') }) : undefined
-  const ours = new TftpServer({ root, address: t.ours.serverAddress, port: 69, ...(recorder ? { onEvent: recorder.tftp } : {}) })
+  const ours = new TftpServer({ root, address: t.ours.serverAddress, port: 69, ...(recorder ? { onEvent: recorder.tftp, ...(PCAP ? { onCapture: recorder.packets.sinks(BENCH_SERVER_MAC).tftp } : {}) } : {}) })
   const hpaArgs = ['in.tftpd', '-L', '-a', `${t.peer.serverAddress}:69`, '-s', root] as const
   return withOurs(ours, () =>
     withPeer(t, 69, 'tftpd-hpa', hpaArgs, async () => {

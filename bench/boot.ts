@@ -11,6 +11,7 @@ import { createNetwork } from '../src-main/barclamps/network/networks'
 import { createRootLogger } from '../src-main/base/log'
 import { createBenchTopology, run } from './boot-topology'
 import { cleanUp, cleanups, DEADLINE_MS, DHCP_CLIENTS, DHCP_RATE, DHCP_SECONDS, DNS_HOSTS, DNS_SECONDS, GOALS, HERE, log, median, onExitSignal, REPEATS, requireTools, RESULTS, round, run_state, SECTIONS, TFTP_BLKSIZE, TFTP_BYTES, TFTP_WINDOW, versions } from './boot-harness'
+import { benchRecorder } from './boot-recorder-section'
 import { benchDhcp, benchDns, benchTftp, DNSMASQ_DHCP_FLAGS, DNSMASQ_DNS_FLAGS, TFTP_CLIENTS, type TftpClient } from './boot-sections'
 
 // ---------------------------------------------------------------- main
@@ -111,6 +112,31 @@ async function main(): Promise<void> {
       line('curl'),
       line('tftp-js'),
       `      tftpd-hpa: in.tftpd ${f.hpaFlags}`
+    )
+  }
+
+  if (SECTIONS.has('recorder')) {
+    log(`recorder: our DHCP (perfdhcp as above) and TFTP (atftp) with the boot flight recorder off and on, ${REPEATS} rounds each`)
+    const r = await benchRecorder(t, app, network.id, work)
+    const dhcpOff = median(r.dhcp.off.map((x) => x.perSecond))
+    const dhcpOn = median(r.dhcp.on.map((x) => x.perSecond))
+    const tftpOff = median(r.tftp.off.map((x) => x.mbPerSecond))
+    const tftpOn = median(r.tftp.on.map((x) => x.mbPerSecond))
+    Object.assign(result, {
+      recorder_dhcp_off_dora_per_s: round(dhcpOff, 0),
+      recorder_dhcp_on_dora_per_s: round(dhcpOn, 0),
+      recorder_dhcp_ratio: round(dhcpOn / dhcpOff),
+      recorder_dhcp_runs: { off: r.dhcp.off.map((x) => round(x.perSecond, 0)), on: r.dhcp.on.map((x) => round(x.perSecond, 0)) },
+      recorder_tftp_off_mb_per_s: round(tftpOff),
+      recorder_tftp_on_mb_per_s: round(tftpOn),
+      recorder_tftp_ratio: round(tftpOn / tftpOff),
+      recorder_tftp_runs: { off: r.tftp.off.map((x) => round(x.mbPerSecond)), on: r.tftp.on.map((x) => round(x.mbPerSecond)) },
+      recorder_events_written: r.recorded.events,
+      recorder_packet_rows_written: r.recorded.packetRows
+    })
+    summary.push(
+      `REC   DHCP recorder on ${dhcpOn.toFixed(0)} vs off ${dhcpOff.toFixed(0)} DORA/s: ${goal('recorder', dhcpOn / dhcpOff)}`,
+      `      TFTP recorder on ${tftpOn.toFixed(1)} vs off ${tftpOff.toFixed(1)} MB/s (atftp): ${goal('recorder', tftpOn / tftpOff)}; ${r.recorded.events} events, ${r.recorded.packetRows} packet batches written`
     )
   }
 

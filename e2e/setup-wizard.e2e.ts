@@ -4,8 +4,8 @@
 // "none" except in the root-only test, which uses a veth pair into a namespace it creates.
 import { createServer, type Server } from 'node:net'
 import { z } from 'zod'
-import { NetworkSchema, NodeRoleSchema, NodeWithAddressesSchema, SetupStateSchema } from '../src-main/model'
-import { createTestLink, type TestLink } from '../src-main/testing/test-link'
+import { NetworkSchema, NodeRoleSchema, NodeWithAddressesSchema, PreflightReportSchema, SetupStateSchema } from '../src-main/model'
+import { createTestLink, run, type TestLink } from '../src-main/testing/test-link'
 import { api, expect, startHeadlessServer, test, type ApiServer, type HeadlessServer } from './headless-server'
 import { attachScreenshot, card, deploymentButton, openApp, openDeployment } from './renderer-page'
 
@@ -151,6 +151,19 @@ test.describe('on an interface (root)', () => {
     server = await startHeadlessServer({ args: ['--wizard'] })
     await openApp(page, server)
     await page.getByRole('radio', { name: new RegExp(`^${link.hostIf}\\b`) }).check()
+    // The preflight of the chosen interface is shown before anything is created; Next waits for it.
+    await expect(page.getByTestId('preflight-report')).toBeVisible({ timeout: 10_000 })
+    await expect(page.getByTestId('preflight-link')).toContainText('up, carrier, MTU 1500')
+    await expect(page.getByTestId('preflight-addresses')).toContainText(`${link.hostAddress}/24`)
+    await expect(page.getByTestId('preflight-default-route')).toHaveText('no')
+    await expect(page.getByTestId('preflight-dhcp-servers')).toContainText('none answered')
+    const preflight = PreflightReportSchema.parse(await api(server, 'POST', '/setup/preflight', { interface: link.hostIf }))
+    const recommended = page.getByRole('radio', { name: preflight.recommendation.dhcp === 'full' ? /^Full DHCP/ : /^proxyDHCP/ })
+    await expect(recommended).toBeChecked()
+    await expect(recommended.locator('xpath=..')).toContainText('(recommended)')
+    await expect(page.getByTestId('preflight-reason')).toHaveText(preflight.recommendation.reason)
+    await expect(page.getByTestId('preflight-office-warning')).toHaveCount(0)
+    await attachScreenshot(page, testInfo, 'preflight')
     await page.getByRole('button', { name: 'Next' }).click()
     await expect(page.getByLabel('IPv4 subnet')).toHaveValue(link.subnet)
     await expect(page.getByLabel('DHCP range first address')).toHaveValue(`${link.prefix}161`)
@@ -164,5 +177,29 @@ test.describe('on an interface (root)', () => {
     await expect(deploymentButton(page, 'system')).toBeVisible()
     await attachScreenshot(page, testInfo, 'boot-error')
     expect(SetupStateSchema.parse(await api(server, 'GET', '/setup')).boot).toMatchObject({ interface: link.hostIf, url: null })
+  })
+
+  test('warns that an interface holding the default route faces the office network, and goes on only once that is confirmed', async ({ page }, testInfo) => {
+    link = await createTestLink()
+    // A default route through the test link that never wins (the largest metric).
+    const added = await run('ip', ['route', 'add', 'default', 'via', `${link.prefix}2`, 'dev', link.hostIf, 'metric', '4000000000'])
+    expect(added.code, added.stderr).toBe(0)
+    server = await startHeadlessServer({ args: ['--wizard'] })
+    await openApp(page, server)
+    await page.getByRole('radio', { name: new RegExp(`^${link.hostIf}\\b`) }).check()
+    await expect(page.getByTestId('preflight-default-route')).toHaveText('yes: this interface faces your office network', { timeout: 10_000 })
+    const warning = page.getByTestId('preflight-office-warning')
+    await expect(warning).toContainText('This interface faces your office network.')
+    await expect(page.getByRole('button', { name: 'Next' })).toBeDisabled()
+    await attachScreenshot(page, testInfo, 'office-network')
+    await warning.getByRole('checkbox').check()
+    await page.getByRole('button', { name: 'Next' }).click()
+    await page.getByRole('button', { name: 'Next' }).click()
+    await page.getByRole('button', { name: 'Next' }).click()
+    const review = page.getByTestId('setup-review')
+    await expect(review.locator('dt', { hasText: /^Office network$/ }).locator('+ dd')).toHaveText('confirmed: served although it holds the default route')
+    await page.getByRole('button', { name: 'Confirm' }).click()
+    await expect(deploymentButton(page, 'system')).toBeVisible({ timeout: 15_000 })
+    expect(SetupStateSchema.parse(await api(server, 'GET', '/setup')).state).toBe('done')
   })
 })

@@ -35,8 +35,8 @@ import { HostKeyPins } from './jigs/ssh/host-key-pins'
 import { TestJig } from './jigs/test-jig'
 import { BootRouter } from './services/http/boot-router'
 import { interfaceAddress } from './services/net/interface-address'
-import { chosenInterface, chosenInterfaceConfirmed, SetupWizard, type BootControl } from './setup/setup-wizard'
-import { openStore, SQLITE_FILE_NAME, type Store } from './store/store'
+import { chosenInterface, chosenInterfaceConfirmed, chosenProxyDhcp, SetupWizard, type BootControl } from './setup/setup-wizard'
+import { openStore, openWriterConnection, SQLITE_FILE_NAME, type Store } from './store/store'
 
 export const VERSION = '0.1.0'
 
@@ -134,7 +134,10 @@ async function compose(options: AppOptions, owned: DisposableStore): Promise<Cro
   const hooks = new RoleHookRunner(ctx, feed, logger.child({ subsystem: 'hooks' }))
   const bootRoutes = new BootRouter()
   // Flushed before the store closes (the store is released after it, newest first).
-  const bootRecorder = owned.add(new BootRecorder({ ctx, logger: logger.child({ subsystem: 'boot-recorder' }) }))
+  // Its own connection: its batches must not queue in front of the boot services' leases.
+  const recorderConnection = await openWriterConnection(store)
+  owned.add({ dispose: () => recorderConnection.close() })
+  const bootRecorder = owned.add(new BootRecorder({ ctx, logger: logger.child({ subsystem: 'boot-recorder' }), writeDb: recorderConnection.db }))
   // The boot services while they run (they may start later, when the install wizard is completed).
   const booting: { services: BootServices | undefined; interface: string | null; error: string | null } = { services: undefined, interface: null, error: null }
   owned.add(
@@ -185,7 +188,7 @@ async function compose(options: AppOptions, owned: DisposableStore): Promise<Cro
   )
   // The one way the boot services start: at start-up on the given (or earlier chosen) interface, or
   // when the install wizard is completed on the interface chosen there.
-  const startBoot = async (iface: string, confirmDefaultRoute: boolean): Promise<void> => {
+  const startBoot = async (iface: string, confirmDefaultRoute: boolean, proxyDhcp: boolean | undefined): Promise<void> => {
     booting.interface = iface
     booting.error = null
     const services = new BootServices({
@@ -195,7 +198,8 @@ async function compose(options: AppOptions, owned: DisposableStore): Promise<Cro
       interface: iface,
       domain: await clusterDomain(ctx),
       assetsDir: options.boot?.assetsDir,
-      proxyDhcp: options.boot?.proxyDhcp ?? false,
+      // The wizard's choice, else the command line's.
+      proxyDhcp: proxyDhcp ?? options.boot?.proxyDhcp ?? false,
       ...(options.boot?.dnsForwarders ? { dnsForwarders: options.boot.dnsForwarders } : {}),
       logger: logger.child({ subsystem: 'boot' }),
       recorder: bootRecorder,
@@ -217,7 +221,7 @@ async function compose(options: AppOptions, owned: DisposableStore): Promise<Cro
   }
   const bootControl: BootControl = {
     start(iface, startOptions) {
-      const starting = startBoot(iface, startOptions?.confirmDefaultRoute === true)
+      const starting = startBoot(iface, startOptions?.confirmDefaultRoute === true, startOptions?.proxyDhcp)
       bootStarting = starting.catch(() => undefined)
       return starting
     },
@@ -228,11 +232,18 @@ async function compose(options: AppOptions, owned: DisposableStore): Promise<Cro
     // The interface chosen in an earlier wizard: if the services cannot start there now, the app
     // still starts and the window says why (a fatal start would lock the operator out).
     const chosen = await chosenInterface(ctx)
-    if (chosen) await bootControl.start(chosen, { confirmDefaultRoute: await chosenInterfaceConfirmed(ctx) }).catch((err: unknown) => logger.error({ err, interface: chosen }, 'boot services did not start on the interface chosen in the install wizard'))
+    if (chosen) await bootControl.start(chosen, { confirmDefaultRoute: await chosenInterfaceConfirmed(ctx), ...((await chosenProxyDhcp(ctx)) ? { proxyDhcp: true } : {}) }).catch((err: unknown) => logger.error({ err, interface: chosen }, 'boot services did not start on the interface chosen in the install wizard'))
   } else if (options.boot?.interface) {
     await bootControl.start(options.boot.interface)
   }
-  const handlers = createHandlers(ctx, { version: VERSION, location: store.location, annealer, hostKeys, setup })
+  const handlers = createHandlers(ctx, {
+    version: VERSION,
+    location: store.location,
+    annealer,
+    hostKeys,
+    setup,
+    bootDiagnosis: { recorder: bootRecorder, sshPort: options.scriptJig?.port }
+  })
   logger.info({ store: store.kind, location: store.location }, 'store ready')
   return {
     ctx,

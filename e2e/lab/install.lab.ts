@@ -3,8 +3,9 @@
 // image, is set to boot `local` and marked not alive, reboots from its disk, reports alive, and
 // gets its roles re-run. Then SSH with the admin key shows Debian 12 and the hostname it was given.
 // Writes bench/results/lab.json.
+import { spawnSync } from 'node:child_process'
 import { mkdir, writeFile } from 'node:fs/promises'
-import { dirname, join } from 'node:path'
+import { dirname, join, relative } from 'node:path'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { messageOf } from '../../src-main/base/error-message'
 import {
@@ -24,6 +25,7 @@ import {
   type NodeResult,
   type WaitFor
 } from './lab-discovery'
+import type { BootEvent, BootPcap, BootProgress } from '../../src-main/model'
 import type { LabVm } from './lab-vm'
 
 const ARTIFACTS = join(ROOT, 'test-results', 'lab', 'install')
@@ -51,6 +53,12 @@ interface InstallResult extends NodeResult {
   alive_on_disk_seconds?: number
   /** Every noderole of the node active again, the install role's re-run saying installed-os. */
   roles_rerun_seconds?: number
+  /** Seconds from VM start at which each boot phase began, as the flight recorder's timeline has it. */
+  phases?: Partial<Record<'pxe_seconds' | 'discovery_seconds' | 'install_seconds' | 'local_disk_seconds' | 'alive_seconds', number>>
+  /** The node's pcap export (DHCP, TFTP, HTTP boot), relative to the project root. */
+  pcap?: string
+  /** The node's boot timeline as GET /api/v2/boot-events returns it (newest first). */
+  timeline?: BootEvent[]
 }
 
 let lab: Lab | undefined
@@ -110,6 +118,47 @@ async function install(current: Lab, vm: LabVm, result: InstallResult, node: Api
   expect(out.stdout).toMatch(/^\/dev\/vda3$/m)
 }
 
+/**
+ * The flight recorder's view of one installed node: its whole timeline from the first DISCOVER to
+ * alive on disk (every source), the phase times taken from it, and its pcap, which tcpdump reads.
+ */
+async function flightRecord(current: Lab, vm: LabVm, result: InstallResult, nodeId: number): Promise<void> {
+  const api = current.app
+  const timeline = await api.get<BootEvent[]>(`/api/v2/boot-events?node_id=${nodeId}&limit=1000`)
+  result.timeline = timeline
+  const sources = new Set(timeline.map((e) => e.source))
+  // SeaBIOS boots QEMU's own iPXE ROM (no TFTP); OVMF fetches ipxe.efi over TFTP first.
+  const tftp = vm.firmware !== 'bios'
+  expect([...sources].sort(), `${vm.name}: the timeline's sources`).toEqual(['api', 'dhcp', 'http', 'install', ...(tftp ? ['tftp'] : [])])
+  const oldest = timeline.at(-1)
+  expect(oldest, `${vm.name}: the timeline starts at the firmware's first DISCOVER`).toMatchObject({ source: 'dhcp', event: 'discover' })
+  const steps = timeline.filter((e) => e.source === 'install').map((e) => e.detail.step)
+  expect(steps, `${vm.name}: the installer's steps`).toEqual(expect.arrayContaining(['partition', 'image', 'bootloader', 'done']))
+
+  const progress = (await api.get<BootProgress[]>('/api/v2/boot-progress')).find((p) => p.node_id === nodeId)
+  expect(progress?.phase, `${vm.name}: boot progress`).toBe('alive')
+  const at = (t: string | undefined): number | undefined => (t === undefined ? undefined : Number(((Date.parse(t) - vm.startedAtEpochMs) / 1000).toFixed(2)))
+  const ph = progress?.phases ?? {}
+  result.phases = {
+    pxe_seconds: at(ph.pxe),
+    discovery_seconds: at(ph.discovery),
+    install_seconds: at(ph.install),
+    local_disk_seconds: at(ph.local_disk),
+    alive_seconds: at(ph.alive)
+  }
+
+  const pcap = await api.get<BootPcap>(`/api/v2/boot-pcap?node_id=${nodeId}`)
+  const file = join(ARTIFACTS, `${vm.firmware}-boot.pcap`)
+  await writeFile(file, Buffer.from(pcap.pcap_base64, 'base64'))
+  result.pcap = relative(ROOT, file)
+  const read = spawnSync('tcpdump', ['-r', file, '-nn'], { encoding: 'utf8', timeout: 30_000 })
+  expect(read.status, `${vm.name}: tcpdump -r ${file}: ${read.stderr}`).toBe(0)
+  expect(read.stdout, `${vm.name}: the pcap's DHCP exchange`).toMatch(/BOOTP\/DHCP, Request/)
+  expect(read.stdout, `${vm.name}: the pcap's DHCP exchange`).toMatch(/BOOTP\/DHCP, Reply/)
+  if (tftp) expect(read.stdout, `${vm.name}: the pcap's TFTP transfer`).toMatch(/\.69: +TFTP, length \d+, RRQ/)
+  expect(read.stdout, `${vm.name}: the pcap's HTTP boot`).toMatch(/\.8702: Flags \[P\.\]/)
+}
+
 describe('lab: discovery, then a Debian install on real VMs', () => {
   beforeAll(async () => {
     lab = await startLab(ARTIFACTS, ['discovery/vmlinuz', 'discovery/initrd.img', 'undionly.kpxe', 'ipxe.efi', 'os/debian-12-amd64.tar.zst'])
@@ -148,6 +197,7 @@ describe('lab: discovery, then a Debian install on real VMs', () => {
           const noderoleId = bound.get(i)
           if (!node || noderoleId === undefined) return
           await install(current, vm, results[i] as InstallResult, node, noderoleId, watchdog(vm, INSTALLED_BOOT_FAILURE))
+          await flightRecord(current, vm, results[i] as InstallResult, node.id)
         })
       )
       installs.forEach((o, i) => o.status === 'rejected' && fail(i, o.reason))

@@ -6,8 +6,12 @@ import {
   AnnealerStatusSchema,
   BarclampDefinitionSchema,
   BarclampSchema,
+  BootDiagnosisSchema,
   BootEventQuerySchema,
   BootEventSchema,
+  BootMachineQuerySchema,
+  BootPcapSchema,
+  BootProgressSchema,
   DeploymentRoleSchema,
   DeploymentSchema,
   Description,
@@ -286,7 +290,28 @@ export const contract = {
     path: '/boot-events',
     input: BootEventQuerySchema,
     output: z.array(BootEventSchema),
-    summary: 'One machine’s boot timeline (DHCP, TFTP, HTTP boot, node API), newest first: by node_id or mac (one is required)'
+    summary: 'One machine’s boot timeline (DHCP, TFTP, HTTP boot, node API, install), newest first: by node_id or mac, or by address for a client no DHCP reply of ours named (one is required)'
+  }),
+  listBootProgress: op({
+    method: 'GET',
+    path: '/boot-progress',
+    input: NoInput,
+    output: z.array(BootProgressSchema),
+    summary: 'Every node’s boot progress (PXE → discovery → install → local disk → alive) from its timeline'
+  }),
+  diagnoseBoot: op({
+    method: 'GET',
+    path: '/boot-diagnosis',
+    input: BootMachineQuerySchema,
+    output: BootDiagnosisSchema,
+    summary: 'Why a machine stopped booting: the likely causes, in words, each with the timeline events behind it (node_id or mac)'
+  }),
+  exportBootPcap: op({
+    method: 'GET',
+    path: '/boot-pcap',
+    input: BootMachineQuerySchema,
+    output: BootPcapSchema,
+    summary: 'One machine’s DHCP, TFTP and HTTP-boot packets as a pcap file (base64; GET /api/v2/boot-pcap.pcap gives the file itself)'
   }),
   getJob: op({ method: 'GET', path: '/jobs/:id', input: ById, output: JobDetailSchema, summary: 'One jig run with its captured output' }),
   getAnnealer: op({ method: 'GET', path: '/annealer', input: NoInput, output: AnnealerStatusSchema, summary: 'Queue state and the concurrency limit' }),

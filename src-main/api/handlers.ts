@@ -22,6 +22,8 @@ import { createNetwork, deleteNetwork, getNetwork, listNetworks, updateNetwork }
 import { transact } from '../domain/context'
 import { activeJigsOf } from '../domain/jigs-known'
 import { resetNodeSecret } from '../barclamps/provisioner/node-credentials'
+import { exportBootPcap } from '../barclamps/provisioner/boot-pcap'
+import { allBootProgress, diagnoseMachine, type BootDiagnosisOptions } from '../barclamps/provisioner/boot-machine-diagnosis'
 import { nodeRow } from '../domain/nodes'
 import type { Node } from '../model'
 import type { HostKeyPins } from '../jigs/ssh/host-key-pins'
@@ -35,6 +37,8 @@ export interface HandlerInfo {
   readonly annealer?: Annealer | undefined
   readonly hostKeys?: HostKeyPins | undefined
   readonly setup: SetupWizard
+  /** The boot diagnosis's recorder (an SSH probe's failure goes on the timeline), SSH port and probe. */
+  readonly bootDiagnosis?: BootDiagnosisOptions | undefined
 }
 
 export function createHandlers(ctx: DomainContext, info: HandlerInfo): Handlers {
@@ -105,8 +109,16 @@ export function createHandlers(ctx: DomainContext, info: HandlerInfo): Handlers 
     listJobs: (filter) => listJobs(db, filter),
     getJob: ({ id }) => getJob(db, id),
     listBootEvents: async (query) => {
-      if (query.node_id === undefined && query.mac === undefined) throw invalid('name the machine: node_id or mac (e.g. ?mac=52:54:00:12:34:56)')
+      if (query.node_id === undefined && query.mac === undefined && query.address === undefined) {
+        throw invalid('name the machine: node_id, mac (e.g. ?mac=52:54:00:12:34:56), or address for a client known only by its address')
+      }
       return listBootEvents(db, query)
+    },
+    listBootProgress: () => allBootProgress(ctx),
+    diagnoseBoot: (query) => diagnoseMachine(ctx, query, info.bootDiagnosis),
+    exportBootPcap: async (query) => {
+      if (query.node_id === undefined && query.mac === undefined) throw invalid('name the machine: node_id or mac (e.g. ?mac=52:54:00:12:34:56)')
+      return exportBootPcap(db, query)
     },
     getAnnealer: () => annealer().status(),
     setAnnealer: async ({ max_jobs }) => {

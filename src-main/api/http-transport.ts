@@ -43,6 +43,8 @@ export const MAX_STREAM_BACKLOG_BYTES = 1024 * 1024
 /** Event streams at once (a window or two and some scripts): with the backlog bound, at most 32 MB. */
 export const MAX_STREAMS = 32
 const HEALTH_PATH = `${API_PREFIX}/health`
+/** exportBootPcap's file itself (not JSON), for a download or `curl -o`: behind the token like every API route. */
+export const BOOT_PCAP_FILE_PATH = `${API_PREFIX}/boot-pcap.pcap`
 
 /** Sent with every response: the page may load only its own scripts and talk only to this server. */
 export const CONTENT_SECURITY_POLICY =
@@ -129,6 +131,10 @@ export class HttpTransport {
       this.openStream(res)
       return
     }
+    if (url.pathname === BOOT_PCAP_FILE_PATH && req.method === 'GET') {
+      await this.sendBootPcap(res, url)
+      return
+    }
     if (isApi) {
       await this.handleApi(req, res, url)
       return
@@ -182,6 +188,26 @@ export class HttpTransport {
     }
     for (const [k, v] of Object.entries(params)) input[k] = coerceScalar(v)
     send(res, await invokeOperation(this.options.handlers, route.name, input, this.options.onInternalError))
+  }
+
+  /** exportBootPcap's answer as the file: its input and errors as the JSON route's. */
+  private async sendBootPcap(res: ServerResponse, url: URL): Promise<void> {
+    const input: Record<string, unknown> = {}
+    for (const [k, v] of url.searchParams) input[k] = coerceScalar(v)
+    const result = await invokeOperation(this.options.handlers, 'exportBootPcap', input, this.options.onInternalError)
+    if (!result.ok) {
+      send(res, result)
+      return
+    }
+    const { filename, pcap_base64: base64 } = result.value as { filename: string; pcap_base64: string }
+    const file = Buffer.from(base64, 'base64')
+    res.writeHead(200, {
+      'Content-Type': 'application/vnd.tcpdump.pcap',
+      'Content-Disposition': `attachment; filename="${filename.replace(/[^A-Za-z0-9._-]/g, '_')}"`,
+      'Content-Length': file.length,
+      'Cache-Control': 'no-store'
+    })
+    res.end(file)
   }
 
   private openStream(res: ServerResponse): void {

@@ -106,18 +106,60 @@ describe('boot flight recorder on an interface', () => {
     expect((rrq?.id ?? 0) < (complete?.id ?? 0)).toBe(true)
   }, 30_000)
 
+  let registered = { node_id: 0, secret: '' }
+
   it('links the MAC’s earlier events to the node it registers as, and records the registration', async () => {
     const http = app.boot?.httpUrl ?? ''
     const body = JSON.stringify({ macs: [MAC], cpus: 1, memory_mb: 512 })
     const reg = await link.exec('curl', ['-sS', '-X', 'POST', '-H', 'Content-Type: application/json', '-d', body, `${http}/api/node/register`])
-    const { node_id: nodeId } = JSON.parse(reg.stdout) as { node_id: number }
+    const { node_id: nodeId, secret } = JSON.parse(reg.stdout) as { node_id: number; secret: string }
     expect(nodeId).toBeGreaterThan(0)
+    registered = { node_id: nodeId, secret }
     const events = await timeline((es) => es.some((e) => e.event === 'register') && es.some((e) => e.event === 'http_post'))
     expect(events.find((e) => e.event === 'register')).toMatchObject({ source: 'api', node_id: nodeId, detail: { created: true, client: leased } })
     expect(events.find((e) => e.event === 'http_post')).toMatchObject({ source: 'http', detail: { path: '/api/node/register', status: 200 } })
     const byNode = (await app.handlers.listBootEvents({ node_id: nodeId, limit: 1000 })).reverse()
     expect(byNode.map((e) => e.event)).toEqual(expect.arrayContaining(['discover', 'offer', 'request', 'ack', 'rrq', 'transfer_complete', 'register']))
     expect(byNode.every((e) => e.node_id === nodeId && e.mac === MAC)).toBe(true)
+  }, 30_000)
+
+  it('puts the installer’s steps on the timeline (source install), for the node’s own secret only', async () => {
+    const http = app.boot?.httpUrl ?? ''
+    const reg = registered
+    expect(reg.node_id).toBeGreaterThan(0)
+    const post = async (json: string, secret?: string): Promise<string> => {
+      const auth = secret ? ['-H', `Authorization: Bearer ${secret}`] : []
+      const r = await link.exec('curl', ['-sS', '-o', '/dev/null', '-w', '%{http_code}', '-X', 'POST', '-H', 'Content-Type: application/json', ...auth, '-d', json, `${http}/api/node/${reg.node_id}/install-progress`])
+      return r.stdout
+    }
+    expect(await post('{"step":"image","percent":40}')).toBe('401')
+    expect(await post('{"step":"image","percent":40}', 'f'.repeat(64))).toBe('401')
+    expect(await post('{"step":"reformat-everything"}', reg.secret)).toBe('400')
+    expect(await post('{"step":"image","percent":140}', reg.secret)).toBe('400')
+    expect(await post('{"step":"partition"}', reg.secret)).toBe('200')
+    expect(await post('{"step":"image","percent":40}', reg.secret)).toBe('200')
+    const events = await timeline((es) => es.filter((e) => e.source === 'install').length >= 2)
+    const steps = events.filter((e) => e.source === 'install')
+    expect(steps.map((e) => [e.event, e.detail.step, e.detail.percent])).toEqual([
+      ['install_step', 'partition', undefined],
+      ['install_step', 'image', 40]
+    ])
+    expect(steps.every((e) => e.node_id === reg.node_id)).toBe(true)
+  }, 30_000)
+
+  it('keeps a client no DHCP reply of ours named on its address’s own timeline', async () => {
+    const stranger = `${link.prefix}77`
+    await link.exec('ip', ['addr', 'add', `${stranger}/24`, 'dev', link.peerIf])
+    const http = app.boot?.httpUrl ?? ''
+    const r = await link.exec('curl', ['-sS', '-o', '/dev/null', '-w', '%{http_code}', '--interface', stranger, `${http}/files/no-such-loader.efi`])
+    expect(r.stdout).toBe('404')
+    let events: BootEvent[] = []
+    for (let i = 0; i < 50 && events.length === 0; i++) {
+      events = await app.handlers.listBootEvents({ address: stranger, limit: 10 })
+      if (events.length === 0) await new Promise((res) => setTimeout(res, 100))
+    }
+    expect(events[0]).toMatchObject({ mac: `ip:${stranger}`, node_id: null, source: 'http', event: 'http_get', detail: { client: stranger, path: '/files/no-such-loader.efi', status: 404 } })
+    expect((await app.handlers.listBootEvents({ mac: MAC, limit: 1000 })).some((e) => e.detail.client === stranger)).toBe(false)
   }, 30_000)
 
   it('refuses a timeline query that names no machine', async () => {

@@ -15,7 +15,9 @@ export const SetupInputSchema = z
     /** The admin node's FQDN in or under the domain, or a bare host name (the domain is appended). */
     admin_name: z.string().max(253),
     /** "This interface faces your office network": serve one that holds this machine's default route. */
-    confirm_default_route: z.boolean().optional()
+    confirm_default_route: z.boolean().optional(),
+    /** Full DHCP (addresses and boot files; the default) or proxyDHCP beside another DHCP server (boot files only). */
+    dhcp_mode: z.enum(['full', 'proxy']).optional()
   })
   .strict()
 export type SetupInput = z.infer<typeof SetupInputSchema>

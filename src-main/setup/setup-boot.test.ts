@@ -9,6 +9,7 @@ import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { startApp, type AppOptions, type CrowbarApp } from '../app'
 import { createRootLogger } from '../base/log'
+import { startDnsmasqDhcp } from '../testing/dnsmasq-dhcp'
 import { createTestLink, type TestLink } from '../testing/test-link'
 
 describe('install wizard on an interface', () => {
@@ -75,6 +76,29 @@ describe('install wizard on an interface', () => {
     const again = await start()
     expect((await again.handlers.getSetup({})).boot).toMatchObject({ interface: link.hostIf, error: null })
     expect(again.boot?.httpUrl).toMatch(`http://${link.hostAddress}:`)
+  }, 60_000)
+
+  it('serves proxyDHCP beside another DHCP server when the operator chose it, and again after a restart', async () => {
+    await link.exec('ip', ['addr', 'add', `${link.prefix}2/24`, 'dev', link.peerIf])
+    await startDnsmasqDhcp((f, a) => link.spawn(f, a), { ifname: link.peerIf, dir, first: `${link.prefix}100`, last: `${link.prefix}110`, lease: '1h' })
+    const app = await start()
+    const proposal = (await app.handlers.getSetup({})).interfaces.find((i) => i.name === link.hostIf)?.proposal
+    if (!proposal) throw new Error(`${link.hostIf} was not offered`)
+    const result = await app.handlers.completeSetup({ ...proposal, dhcp_mode: 'proxy' })
+    expect(result.boot).toMatchObject({ interface: link.hostIf, error: null })
+    expect(app.boot?.preflightReport?.dhcp_servers.map((d) => d.server)).toEqual([`${link.prefix}2`])
+
+    // The choice outlives the process; without it the same link refuses full DHCP.
+    await app.stop()
+    const again = await start()
+    expect((await again.handlers.getSetup({})).boot).toMatchObject({ interface: link.hostIf, error: null })
+    await again.stop()
+    await rm(join(dir, 'data'), { recursive: true, force: true })
+    const full = await start()
+    const offered = (await full.handlers.getSetup({})).interfaces.find((i) => i.name === link.hostIf)?.proposal
+    if (!offered) throw new Error(`${link.hostIf} was not offered`)
+    const refused = await full.handlers.completeSetup(offered)
+    expect(refused.boot.error).toContain(`another DHCP server already answers on ${link.hostIf} (${link.prefix}2 offering ${link.subnet})`)
   }, 60_000)
 
   it('keeps the setup and says why when the boot services cannot start on the interface', async () => {

@@ -20,7 +20,7 @@ export type SetupResult = z.infer<typeof SetupResultSchema>
 /** What the wizard needs from the app: start the boot services on an interface, and how they run. */
 export interface BootControl {
   /** Starts them there (throws with the reason if they cannot start); `confirmDefaultRoute`: the operator confirmed an office-facing interface. */
-  start(iface: string, options?: { readonly confirmDefaultRoute?: boolean }): Promise<void>
+  start(iface: string, options?: { readonly confirmDefaultRoute?: boolean; readonly proxyDhcp?: boolean }): Promise<void>
   status(): BootStatus
 }
 
@@ -42,6 +42,11 @@ const ALREADY_DONE = 'setup is already done: the admin network and the admin nod
 export async function chosenInterface(ctx: DomainContext): Promise<string | undefined> {
   const chosen = await readSetting(ctx.db, SETTING.setupInterface)
   return chosen !== undefined && chosen !== NO_INTERFACE ? chosen : undefined
+}
+
+/** Whether the wizard's operator chose proxyDHCP (beside another DHCP server) for the chosen interface. */
+export async function chosenProxyDhcp(ctx: DomainContext): Promise<boolean> {
+  return (await readSetting(ctx.db, SETTING.setupDhcpMode)) === 'proxy'
 }
 
 /** Whether the wizard's operator confirmed that the chosen interface faces the office network. */
@@ -117,10 +122,14 @@ export class SetupWizard {
       if (!created) throw conflict(ALREADY_DONE)
       // Later --wizard starts serve the interface again: the confirmation must outlive this request.
       if (input.confirm_default_route === true) await writeSettings(ctx.db, { [SETTING.setupConfirmDefaultRoute]: 'true' })
+      if (input.dhcp_mode !== undefined) await writeSettings(ctx.db, { [SETTING.setupDhcpMode]: input.dhcp_mode })
       logger.info({ plan }, 'setup done: created the admin network and the admin node')
       if (plan.interface !== NO_INTERFACE) {
         try {
-          await this.options.boot.start(plan.interface, { confirmDefaultRoute: input.confirm_default_route === true })
+          await this.options.boot.start(plan.interface, {
+            confirmDefaultRoute: input.confirm_default_route === true,
+            ...(input.dhcp_mode !== undefined ? { proxyDhcp: input.dhcp_mode === 'proxy' } : {})
+          })
         } catch (err) {
           // The setup stands (it is committed); the operator reads why the services did not start.
           logger.error({ err, interface: plan.interface }, 'boot services did not start after the setup')

@@ -66,6 +66,20 @@ describe.each(STORE_KINDS)('boot events on %s', (kind) => {
     expect(ns(await listBootEvents(store.db, { mac: B, limit: 100 }))).toEqual([6, 4])
   })
 
+  it('trims a cap of ten or more to a tenth below it, the oldest first, so the next trim comes later', async () => {
+    store = await openTestStore(kind)
+    const writer = new BootEventWriter(store.db, { perMac: 20, total: 30 })
+    await writer.append(Array.from({ length: 21 }, (_, i) => ev(A, i + 1)))
+    expect(ns(await listBootEvents(store.db, { mac: A, limit: 100 }))).toEqual(Array.from({ length: 18 }, (_, i) => 21 - i))
+    await writer.append([ev(A, 22), ev(A, 23)])
+    expect(await listBootEvents(store.db, { mac: A, limit: 100 })).toHaveLength(20)
+    // The total: 20 of A and 11 of B is past 30, so the oldest go down to 27.
+    await writer.append(Array.from({ length: 11 }, (_, i) => ev(B, 100 + i)))
+    const a = ns(await listBootEvents(store.db, { mac: A, limit: 100 }))
+    expect(a.length + (await listBootEvents(store.db, { mac: B, limit: 100 })).length).toBe(27)
+    expect(a[a.length - 1]).toBe(8)
+  })
+
   it('links a MAC’s earlier events to the node that registers it, and later ones as they are written', async () => {
     store = await openTestStore(kind)
     await appendBootEvents(store.db, [ev(A, 1), ev(A, 2), ev(B, 3)])

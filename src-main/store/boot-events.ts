@@ -29,6 +29,14 @@ export interface AppendedMac {
   readonly nodeId: number | null
 }
 
+/**
+ * What a trim past a cap keeps: the cap less a tenth (whole events), so the next trim comes a tenth
+ * of the cap later instead of at every batch. Small caps (under 10) are kept exactly.
+ */
+export function keptAfterTrim(cap: number): number {
+  return cap - Math.floor(cap / 10)
+}
+
 /** Rows per INSERT, and MACs per IN list: well under SQLite's 32,766 bound parameters. */
 const CHUNK = 500
 
@@ -56,7 +64,10 @@ export class BootEventWriter {
   async append(events: readonly NewBootEvent[]): Promise<AppendedMac[]> {
     if (events.length === 0) return []
     try {
-      return await this.db.transaction().execute((tx) => this.appendIn(tx, events))
+      // The reads first, outside the transaction: on SQLite it holds the write lock, which the
+      // boot services' lease writes (on another connection) wait for, so it does only the writes.
+      const owners = await this.read(events)
+      return await this.db.transaction().execute((tx) => this.appendIn(tx, events, owners))
     } catch (err) {
       // The counts may hold what was rolled back: read them again next time.
       this.counts.clear()
@@ -65,54 +76,67 @@ export class BootEventWriter {
     }
   }
 
-  private async appendIn(tx: Queryable, events: readonly NewBootEvent[]): Promise<AppendedMac[]> {
-    const { perMac, total } = this.caps
+  /** The MACs' nodes, and the stored counts of MACs not seen before (and the total, once). */
+  private async read(events: readonly NewBootEvent[]): Promise<Map<string, number>> {
+    const db = this.db
     const macs = [...new Set(events.map((e) => e.mac))]
     const owners = new Map<string, number>()
     for (const part of chunks(macs)) {
-      for (const r of await tx.selectFrom('node_macs').select(['mac', 'node_id']).where('mac', 'in', part).execute()) owners.set(r.mac, r.node_id)
+      for (const r of await db.selectFrom('node_macs').select(['mac', 'node_id']).where('mac', 'in', part).execute()) owners.set(r.mac, r.node_id)
     }
     if (this.counts.size > 200_000) this.counts.clear()
     const unknown = macs.filter((m) => !this.counts.has(m))
     for (const m of unknown) this.counts.set(m, 0)
     for (const part of chunks(unknown)) {
-      const rows = await tx.selectFrom('boot_events').select((eb) => ['mac', eb.fn.countAll().as('n')]).where('mac', 'in', part).groupBy('mac').execute()
+      const rows = await db.selectFrom('boot_events').select((eb) => ['mac', eb.fn.countAll().as('n')]).where('mac', 'in', part).groupBy('mac').execute()
       for (const r of rows) this.counts.set(r.mac, Number(r.n))
     }
     if (this.total === undefined) {
-      const all = await tx.selectFrom('boot_events').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()
+      const all = await db.selectFrom('boot_events').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()
       this.total = Number(all.n)
     }
+    return owners
+  }
+
+  private async appendIn(tx: Queryable, events: readonly NewBootEvent[], owners: ReadonlyMap<string, number>): Promise<AppendedMac[]> {
+    const { perMac, total } = this.caps
+    const macs = [...new Set(events.map((e) => e.mac))]
+    this.total ??= 0
+    const lastIds = new Map<string, number>()
     for (const part of chunks(events)) {
       const rows = part.map((e) => ({ mac: e.mac, node_id: owners.get(e.mac) ?? null, t: e.t, source: e.source, event: e.event, detail: JSON.stringify(e.detail) }))
-      await tx.insertInto('boot_events').values(rows).execute()
+      for (const r of await tx.insertInto('boot_events').values(rows).returning(['id', 'mac']).execute()) {
+        const id = Number(r.id)
+        if (id > (lastIds.get(r.mac) ?? 0)) lastIds.set(r.mac, id)
+      }
     }
     for (const e of events) this.counts.set(e.mac, (this.counts.get(e.mac) ?? 0) + 1)
     this.total += events.length
     for (const mac of macs) {
       const n = this.counts.get(mac) ?? 0
       if (n <= perMac) continue
-      // The newest event past the cap for this MAC: it and everything older go.
-      const edge = await tx.selectFrom('boot_events').select('id').where('mac', '=', mac).orderBy('id', 'desc').offset(perMac).limit(1).executeTakeFirst()
+      // The oldest events go, down to the cap less its slack: found from the oldest end, so a
+      // trim reads only what it deletes, and it runs once per slack's worth of events.
+      const keep = keptAfterTrim(perMac)
+      const edge = await tx.selectFrom('boot_events').select('id').where('mac', '=', mac).orderBy('id', 'asc').offset(n - keep - 1).limit(1).executeTakeFirst()
       if (edge) {
         const gone = await tx.deleteFrom('boot_events').where('mac', '=', mac).where('id', '<=', edge.id).executeTakeFirst()
         this.total -= Number(gone.numDeletedRows)
       }
-      this.counts.set(mac, perMac)
+      this.counts.set(mac, keep)
     }
     if (this.total > total) {
-      const edge = await tx.selectFrom('boot_events').select('id').orderBy('id', 'desc').offset(total).limit(1).executeTakeFirst()
+      const keep = keptAfterTrim(total)
+      const edge = await tx.selectFrom('boot_events').select('id').orderBy('id', 'asc').offset(this.total - keep - 1).limit(1).executeTakeFirst()
       if (edge) await tx.deleteFrom('boot_events').where('id', '<=', edge.id).execute()
-      this.total = total
+      this.total = keep
       // Which MACs lost events is not known here: their counts are read again when next seen.
       this.counts.clear()
     }
-    const appended: AppendedMac[] = []
-    for (const part of chunks(macs)) {
-      const rows = await tx.selectFrom('boot_events').select((eb) => ['mac', eb.fn.max('id').as('last')]).where('mac', 'in', part).groupBy('mac').execute()
-      for (const r of rows) appended.push({ mac: r.mac, lastId: Number(r.last), nodeId: owners.get(r.mac) ?? null })
-    }
-    return appended
+    return macs.flatMap((mac) => {
+      const lastId = lastIds.get(mac)
+      return lastId === undefined ? [] : [{ mac, lastId, nodeId: owners.get(mac) ?? null }]
+    })
   }
 }
 
@@ -133,9 +157,16 @@ export async function listBootEvents(db: Queryable, query: BootEventQuery): Prom
   let q = db.selectFrom('boot_events').select(['id', 'mac', 'node_id', 't', 'source', 'event', 'detail'])
   if (query.node_id !== undefined) q = q.where('node_id', '=', query.node_id)
   if (query.mac !== undefined) q = q.where('mac', '=', query.mac)
+  // The recorder's key for a client known by its address only (boot-recorder.ts addressKey).
+  if (query.address !== undefined) q = q.where('mac', '=', `ip:${query.address.toLowerCase()}`)
   if (query.before_id !== undefined) q = q.where('id', '<', query.before_id)
   const rows = await q.orderBy('id', 'desc').limit(query.limit).execute()
-  return rows.map((r) => ({
+  return rows.map(bootEventOfRow)
+}
+
+/** A stored row as the contract's event (an unknown source reads as api). */
+export function bootEventOfRow(r: { id: number; mac: string; node_id: number | null; t: string; source: string; event: string; detail: string }): BootEvent {
+  return {
     id: r.id,
     mac: r.mac,
     node_id: r.node_id,
@@ -143,5 +174,5 @@ export async function listBootEvents(db: Queryable, query: BootEventQuery): Prom
     source: BootEventSourceSchema.catch('api').parse(r.source),
     event: r.event,
     detail: JSON.parse(r.detail) as BootEvent['detail']
-  }))
+  }
 }

@@ -209,8 +209,21 @@ export interface BootEventsTable {
   detail: string
 }
 
+export interface BootPacketsTable {
+  id: Id
+  mac: string
+  node_id: number | null
+  /** The first packet's time, microseconds since the epoch (PostgreSQL's bigint reads as text). */
+  t: ColumnType<number | string, number, number>
+  /** Packets in `records`. */
+  packets: number
+  /** The packets as pcap records (16-byte header and the Ethernet frame as kept, each), base64. */
+  records: string
+}
+
 export interface Database {
   boot_events: BootEventsTable
+  boot_packets: BootPacketsTable
   dhcp_leases: DhcpLeasesTable
   node_macs: NodeMacsTable
   networks: NetworksTable

@@ -12,6 +12,7 @@ export const SETTING = {
   setupInterface: 'setup.interface',
   /** 'true': the operator confirmed that the chosen interface, which holds the default route, faces the office network. */
   setupConfirmDefaultRoute: 'setup.confirm_default_route',
+  setupDhcpMode: 'setup.dhcp_mode',
   /** The DNS domain node names live in. */
   clusterDomain: 'cluster_domain',
   /** The cluster's 40-bit ULA global ID, 10 hex digits, chosen once. */

@@ -85,6 +85,18 @@ export async function openStore(options: StoreOptions): Promise<Store> {
   }
 }
 
+/**
+ * A second connection to the same store for a background writer (the boot flight recorder), so its
+ * statements do not queue in front of the boot services' on the one SQLite connection: SQLite (WAL)
+ * then only serialises the writes themselves. PostgreSQL's pool already has more than one.
+ */
+export async function openWriterConnection(store: Store): Promise<{ readonly db: Kysely<Database>; close(): Promise<void> }> {
+  if (store.kind !== 'sqlite') return { db: store.db, close: () => Promise.resolve() }
+  const db = new Kysely<Database>({ dialect: new Sqlite3Dialect({ filename: store.location }) })
+  await sql`select 1`.execute(db)
+  return { db, close: () => db.destroy() }
+}
+
 async function migrate(db: Kysely<Database>, kind: StoreKind): Promise<void> {
   // Two processes may start together on one PostgreSQL database: serialise their migrations.
   if (kind === 'postgres') {

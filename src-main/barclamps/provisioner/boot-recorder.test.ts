@@ -28,6 +28,23 @@ describe.each(STORE_KINDS)('boot recorder on %s', (kind) => {
     return { ctx, changes }
   }
 
+  it('keeps a flooding machine to its budget and says on its timeline how many events were not recorded', async () => {
+    const { ctx } = await start()
+    for (let i = 0; i < 150; i++) recorder!.dhcp({ mac: MAC, direction: 'in', message: 'discover', xid: i })
+    // The node API's words are never refused.
+    recorder!.record(MAC, 'api', 'alive', { alive: true })
+    await new Promise((r) => setTimeout(r, 300))
+    recorder!.dhcp({ mac: MAC, direction: 'in', message: 'request', xid: 999 })
+    await recorder!.flush()
+    const events = (await listBootEvents(ctx.db, { mac: MAC, limit: 1000 })).reverse()
+    expect(events.filter((e) => e.event === 'discover')).toHaveLength(100)
+    expect(events.some((e) => e.event === 'alive')).toBe(true)
+    const skipped = events.find((e) => e.event === 'not_recorded')
+    expect(skipped).toMatchObject({ source: 'dhcp', detail: { events: 50 } })
+    expect(String(skipped?.detail.reason)).toContain('more than 20 events a second from this machine')
+    expect(events.at(-1)).toMatchObject({ event: 'request', detail: { xid: 999 } })
+  })
+
   it('writes nothing until the flush interval, then the whole batch with one change event per MAC', async () => {
     const { ctx, changes } = await start({ flushMs: 150 })
     for (let i = 0; i < 5; i++) recorder!.dhcp({ mac: MAC, direction: 'in', message: 'discover', xid: i })

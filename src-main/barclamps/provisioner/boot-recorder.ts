@@ -9,7 +9,11 @@ import type { BootEventSource } from '../../model'
 import type { DhcpBootEvent } from '../../services/dhcp/dhcp-boot-event'
 import type { HttpBootEvent } from '../../services/http/boot-http-server'
 import type { TftpBootEvent } from '../../services/tftp/tftp-boot-event'
+import { BATCH_SIZE, EVENT_BUDGET, FLUSH_MS, RecordBudget } from './record-budget'
+import type { Queryable } from '../../store/database'
 import { BootEventWriter, linkBootEvents, type BootEventCaps, type NewBootEvent } from '../../store/boot-events'
+import { linkBootPackets, type BootPacketCaps } from '../../store/boot-packets'
+import { BootPacketRecorder } from './boot-packet-recorder'
 
 export interface BootRecorderOptions {
   readonly ctx: DomainContext
@@ -20,11 +24,20 @@ export interface BootRecorderOptions {
   /** Buffered events past which new ones are dropped (the store is not keeping up). */
   readonly maxBuffered?: number
   readonly caps?: BootEventCaps
+  /** Where the batches are written: a connection of its own (store.ts openWriterConnection); default ctx.db. */
+  readonly writeDb?: Queryable | undefined
+  /** The packets' caps (per MAC and in all), for the pcap export. */
+  readonly packetCaps?: BootPacketCaps
 }
 
 /** Addresses remembered for the IP -> MAC map; the oldest is forgotten first. */
 const MAX_ADDRESSES = 65_536
 const MAC = /^([0-9a-f]{2}:){5}[0-9a-f]{2}$/
+/** The key of a client seen by its address alone (no DHCP reply of ours named it): ip:10.0.0.7. */
+const ADDRESS_KEY = /^ip:[0-9a-f.:]{2,45}$/
+/** An address the store has no MAC for is not looked up again for this long. */
+const MISS_MS = 5000
+const MAX_MISSES = 4096
 /** A MAC in an HTTP boot path (/boot/52-54-00-12-34-56.ipxe, colons or dashes). */
 const MAC_IN_PATH = /([0-9a-fA-F]{2}([:-])(?:[0-9a-fA-F]{2}\2){4}[0-9a-fA-F]{2})/
 
@@ -39,11 +52,24 @@ export class BootRecorder implements Disposable {
   private readonly batchSize: number
   private readonly maxBuffered: number
   private readonly writer: BootEventWriter
+  private readonly budget = new RecordBudget(EVENT_BUDGET)
+  /** Addresses no MAC was found for in the store, and when (a stranger's flood is not looked up per packet). */
+  private readonly misses = new Map<string, number>()
+  /** The packets the servers saw, for the pcap export: its sinks map addresses with this recorder's map. */
+  readonly packets: BootPacketRecorder
 
   constructor(private readonly options: BootRecorderOptions) {
-    this.writer = new BootEventWriter(options.ctx.db, options.caps)
-    this.flushMs = options.flushMs ?? 200
-    this.batchSize = options.batchSize ?? 500
+    this.writer = new BootEventWriter(options.writeDb ?? options.ctx.db, options.caps)
+    this.packets = new BootPacketRecorder({
+      ctx: options.ctx,
+      logger: options.logger,
+      macOf: { known: (address) => this.addressToMac.get(address), lookUp: (address) => this.macFor(address) },
+      ...(options.writeDb ? { writeDb: options.writeDb } : {}),
+      ...(options.flushMs !== undefined ? { flushMs: options.flushMs } : {}),
+      ...(options.packetCaps ? { caps: options.packetCaps } : {})
+    })
+    this.flushMs = options.flushMs ?? FLUSH_MS
+    this.batchSize = options.batchSize ?? BATCH_SIZE
     this.maxBuffered = options.maxBuffered ?? 20_000
   }
 
@@ -53,10 +79,24 @@ export class BootRecorder implements Disposable {
   }
 
   record(mac: string, source: BootEventSource, event: string, detail: Record<string, unknown>): void {
-    if (this.disposed || !MAC.test(mac)) return
+    if (this.disposed || !(MAC.test(mac) || ADDRESS_KEY.test(mac))) return
     if (this.buffer.length >= this.maxBuffered) {
       this.droppedCount++
       return
+    }
+    // The node API's and the installer's words are always kept; the boot services' within the budget.
+    if (source !== 'api' && source !== 'install') {
+      const budget = this.budget.admit(mac)
+      if (!budget.admitted) return
+      if (budget.refusedBefore > 0) {
+        this.buffer.push({
+          mac,
+          t: this.options.ctx.clock().toISOString(),
+          source,
+          event: 'not_recorded',
+          detail: { events: budget.refusedBefore, reason: `more than ${EVENT_BUDGET.perMacPerSecond} events a second from this machine (or ${EVENT_BUDGET.totalPerSecond} from all): the rest were counted, not recorded` }
+        })
+      }
     }
     this.buffer.push({ mac, t: this.options.ctx.clock().toISOString(), source, event, detail })
     if (this.buffer.length >= this.batchSize) void this.flush()
@@ -74,7 +114,8 @@ export class BootRecorder implements Disposable {
       ...(e.address !== undefined ? { address: e.address } : {}),
       ...(e.bootFile !== undefined ? { boot_file: e.bootFile } : {}),
       ...(e.nextServer !== undefined ? { next_server: e.nextServer } : {}),
-      ...(e.reason !== undefined ? { reason: e.reason } : {})
+      ...(e.reason !== undefined ? { reason: e.reason } : {}),
+      ...(e.serverId !== undefined ? { server_id: e.serverId } : {})
     })
   }
 
@@ -86,7 +127,7 @@ export class BootRecorder implements Disposable {
 
   /** HTTP boot's sink: the MAC from the path when it names one (iPXE scripts), else from the address. */
   readonly http = (e: HttpBootEvent): void => {
-    const detail = { client: e.clientAddress, method: e.method, path: e.path, status: e.status, bytes: e.bytes, ms: e.ms }
+    const detail = { client: e.clientAddress, method: e.method, path: e.path, status: e.status, bytes: e.bytes, ms: e.ms, ...(e.searched !== undefined ? { searched: e.searched } : {}) }
     const event = e.method === 'GET' ? 'http_get' : `http_${e.method.toLowerCase()}`
     const inPath = MAC_IN_PATH.exec(safeDecode(e.path))?.[1]
     if (inPath) this.record(inPath.toLowerCase().replaceAll('-', ':'), 'http', event, detail)
@@ -99,9 +140,10 @@ export class BootRecorder implements Disposable {
    */
   async registered(macs: readonly string[], nodeId: number, detail: Record<string, unknown>): Promise<void> {
     for (const mac of macs) this.record(mac, 'api', 'register', { node_id: nodeId, ...detail })
-    await this.flush()
+    await Promise.all([this.flush(), this.packets.flush()])
     try {
       await linkBootEvents(this.options.ctx.db, macs, nodeId)
+      await linkBootPackets(this.options.ctx.db, macs, nodeId)
     } catch (err) {
       this.options.logger.warn({ err, nodeId }, 'boot events not linked to the registered node')
     }
@@ -129,8 +171,18 @@ export class BootRecorder implements Disposable {
 
   async dispose(): Promise<void> {
     if (this.disposed) return
-    await this.flush()
+    await Promise.all([this.flush(), this.packets.dispose()])
     this.disposed = true
+  }
+
+  /** The MAC an address was leased to: from this process's map, else from the store (then remembered). */
+  async macFor(address: string): Promise<string | undefined> {
+    const mac = this.addressToMac.get(address)
+    if (mac) return mac
+    return this.macFromStore(address).then((found) => {
+      if (found) this.remember(address, found)
+      return found
+    })
   }
 
   private async write(batch: NewBootEvent[]): Promise<void> {
@@ -160,10 +212,24 @@ export class BootRecorder implements Disposable {
       return
     }
     // Seen before this process started: the store's lease, or the node allocated that address.
+    // Else it stays on the address's own timeline (a client another DHCP server sent here, say).
+    const missed = this.misses.get(address)
+    if (missed !== undefined && performance.now() - missed < MISS_MS) {
+      this.record(addressKey(address), source, event, detail)
+      return
+    }
     void this.macFromStore(address).then((found) => {
       if (found) {
         this.remember(address, found)
         this.record(found, source, event, detail)
+      } else {
+        this.misses.delete(address)
+        this.misses.set(address, performance.now())
+        if (this.misses.size > MAX_MISSES) {
+          const oldest = this.misses.keys().next().value
+          if (oldest !== undefined) this.misses.delete(oldest)
+        }
+        this.record(addressKey(address), source, event, detail)
       }
     })
   }
@@ -186,6 +252,11 @@ export class BootRecorder implements Disposable {
       return undefined
     }
   }
+}
+
+/** The timeline key of a client known by its address only. */
+export function addressKey(address: string): string {
+  return `ip:${address.toLowerCase()}`
 }
 
 function safeDecode(path: string): string {

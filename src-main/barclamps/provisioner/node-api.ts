@@ -15,6 +15,17 @@ import { registerNode, RegistrationSchema } from './node-registration'
 import { RegistrationRate } from './registration-limits'
 
 const AliveSchema = z.object({ alive: z.boolean() }).strict()
+/** What the installer reports as it goes (os-install-script.ts `progress`): on the machine's boot timeline. */
+export const INSTALL_STEPS = ['partition', 'image', 'configure', 'bootloader', 'done', 'failed'] as const
+const InstallProgressSchema = z
+  .object({
+    step: z.enum(INSTALL_STEPS),
+    /** The image streamed so far (step `image`). */
+    percent: z.number().int().min(0).max(100).optional(),
+    /** Why it failed (step `failed`), as the installer logged it. */
+    message: z.string().max(300).optional()
+  })
+  .strict()
 /**
  * The node-facing API only ever lets a node leave an installer for `local`. Any other bootenv, an
  * installer above all (it wipes the disk on the next boot), is the operator API's to set.
@@ -59,6 +70,18 @@ export function nodeApiRoutes(ctx: DomainContext, adminPublicKey: string, rate =
         const node = await updateNode(ctx, id, { alive: input.data.alive })
         await recorder?.forNode(id, 'api', 'alive', { alive: node.alive, client: req.clientAddress })
         return { status: 200, json: { id: node.id, alive: node.alive } }
+      }
+    },
+    {
+      method: 'POST',
+      pattern: /\/api\/node\/(\d{1,9})\/install-progress/,
+      async handle(req) {
+        const id = Number(req.params[0])
+        await requireNodeSecret(ctx.db, id, req.authorization)
+        const input = InstallProgressSchema.safeParse(await req.json())
+        if (!input.success) throw invalid(`invalid install progress: ${describeIssues(input.error)}`)
+        await recorder?.forNode(id, 'install', 'install_step', { ...input.data, client: req.clientAddress })
+        return { status: 200, json: { id, step: input.data.step } }
       }
     },
     {

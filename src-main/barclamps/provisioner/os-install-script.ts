@@ -19,8 +19,19 @@ set -e
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin
 attrs="$(cat)"
 log() { echo "os-install: $*" >&2; }
+# Best effort: the step (and the image's percent, or why it failed) goes on this machine's boot
+# timeline through the node-facing API, with the secret the discovery image got at registration.
+progress() {
+  [ -n "$api" ] && [ -n "$node_id" ] && [ -s /run/crowbar-node-secret ] || return 0
+  body="{\"step\":\"$1\"}"
+  [ -z "$2" ] || body="{\"step\":\"$1\",$2}"
+  timeout 10 wget -q -O /dev/null --header 'Content-Type: application/json' \
+    --header "Authorization: Bearer $(cat /run/crowbar-node-secret)" \
+    --post-data "$body" "$api/api/node/$node_id/install-progress" 2>/dev/null || true
+}
 fail() {
   log "FAILED: $*"
+  progress failed "\"message\":\"$(printf '%s' "$*" | tr -d '"\\\000-\037' | cut -c1-200)\""
   exit 1
 }
 # One-line JSON in, one field out (string or number), by its unique name.
@@ -87,6 +98,7 @@ target=/mnt/target
 for m in sys proc dev boot/efi ""; do umount "$target/$m" 2>/dev/null || true; done
 mkdir -p "$target"
 
+progress partition
 log "partitioning $disk (GPT: BIOS boot, EFI system, root) for $firmware"
 sfdisk --quiet --wipe always --wipe-partitions always "$disk" >&2 <<'TABLE' || fail "sfdisk could not partition $disk"
 label: gpt
@@ -115,11 +127,44 @@ mkdosfs -n EFI "$esp" >&2 || fail "mkdosfs failed on $esp"
 mount -t ext4 "$root" "$target" || fail "cannot mount $root"
 
 log "streaming $api/files/$image_path onto $root"
+progress image '"percent":0'
 started=$(cut -d' ' -f1 /proc/uptime)
-rm -f /tmp/os-install.fetch-failed
-{ wget -q -O- "$api/files/$image_path" || touch /tmp/os-install.fetch-failed; } | zstd -d -q -c | tar -x -f - -C "$target" ||
-  fail "unpacking the image failed"
-[ ! -e /tmp/os-install.fetch-failed ] || fail "downloading $api/files/$image_path failed"
+# The image's size (HEAD) and the bytes wget has read (/proc/PID/io) give the percent streamed.
+total="$(timeout 20 wget -S --spider "$api/files/$image_path" 2>&1 | sed -n 's/^ *[Cc]ontent-[Ll]ength: *\([0-9][0-9]*\).*/\1/p' | tail -n 1 || true)"
+fifo=/tmp/os-install.image
+rm -f "$fifo" /tmp/os-install.unpacked
+mkfifo "$fifo"
+wget -q -O- "$api/files/$image_path" >"$fifo" &
+wget_pid=$!
+{
+  # Written aside and renamed: the loop below takes the file's existence for the end.
+  if zstd -d -q -c <"$fifo" | tar -x -f - -C "$target"; then echo 0; else echo 1; fi >/tmp/os-install.unpacking
+  mv /tmp/os-install.unpacking /tmp/os-install.unpacked
+} &
+n=0
+reported=0
+while [ ! -e /tmp/os-install.unpacked ] && [ "$n" -lt 3600 ]; do
+  sleep 2
+  n=$((n + 1))
+  [ -n "$total" ] && [ "$total" -gt 0 ] && [ -r "/proc/$wget_pid/io" ] || continue
+  got="$(sed -n 's/^rchar: //p' "/proc/$wget_pid/io" 2>/dev/null || true)"
+  [ -n "$got" ] || continue
+  percent=$((got * 100 / total))
+  [ "$percent" -le 99 ] || percent=99
+  if [ "$percent" -ge $((reported + 10)) ]; then
+    reported=$percent
+    progress image "\"percent\":$percent"
+  fi
+done
+[ -e /tmp/os-install.unpacked ] || fail "unpacking the image did not finish in 2 hours"
+fetched=0
+wait "$wget_pid" || fetched=$?
+unpacked="$(cat /tmp/os-install.unpacked)"
+[ "$fetched" = 0 ] || [ "$unpacked" = 0 ] || fail "downloading $api/files/$image_path failed (or the unpacking stopped reading it: see zstd's and tar's messages above)"
+[ "$fetched" = 0 ] || fail "downloading $api/files/$image_path failed"
+[ "$unpacked" = 0 ] || fail "unpacking the image failed"
+rm -f "$fifo"
+progress image '"percent":100'
 [ -x "$target/usr/sbin/grub-install" ] || fail "the image has no /usr/sbin/grub-install: is $image_path an OS image?"
 log "image unpacked in $(awk -v a="$started" '{printf "%.0f", $1 - a}' /proc/uptime) s"
 
@@ -129,6 +174,7 @@ mount -t vfat -o iocharset=ascii "$esp" "$target/boot/efi" || fail "cannot mount
 for m in dev proc sys; do mount --bind "/$m" "$target/$m" || fail "cannot bind /$m into $target"; done
 esp_uuid="$(chroot "$target" grub-probe --target=fs_uuid /boot/efi 2>/dev/null || true)"
 
+progress configure
 log "writing the configuration of $fqdn"
 echo "$host" >"$target/etc/hostname"
 printf '127.0.0.1\tlocalhost\n127.0.1.1\t%s %s\n::1\t\tlocalhost ip6-localhost ip6-loopback\n' "$fqdn" "$host" >"$target/etc/hosts"
@@ -202,6 +248,7 @@ GRUB_TERMINAL="console serial"
 GRUB_SERIAL_COMMAND="serial --unit=0 --speed=115200"
 GRUB
 
+progress bootloader
 log "installing GRUB for $firmware"
 if [ "$firmware" = uefi ]; then
   # The removable path (EFI/BOOT/BOOTX64.EFI) boots with no NVRAM entry: none is written.
@@ -219,5 +266,6 @@ printf 'image=%s\nfirmware=%s\ndisk=%s\nnode_id=%s\n' "$image" "$firmware" "$dis
 sync
 for m in sys proc dev boot/efi ""; do umount "$target/$m" || fail "cannot unmount $target/$m"; done
 log "installed $image on $disk ($firmware); the framework reboots the node into it"
+progress done
 printf '{"provisioner":{"installed":"%s","firmware":"%s","disk":"%s","ran_on":"installer"}}\n' "$image" "$firmware" "$disk"
 `.replaceAll('__MARKER__', INSTALLED_MARKER)

@@ -24,6 +24,8 @@ export interface DhcpBootEvent {
   readonly nextServer?: string
   /** Option 56 (a NAK's reason). */
   readonly reason?: string
+  /** Option 54: the server a REQUEST names (another server's: the client took its offer); ours on replies. */
+  readonly serverId?: string
 }
 
 const NAMES: Record<number, DhcpMessageName> = {
@@ -48,6 +50,7 @@ export function dhcpBootEvent(p: DhcpPacket, direction: 'in' | 'out'): DhcpBootE
   const address = direction === 'in' ? (ipOption(p, Option.REQUESTED_ADDRESS) ?? (p.ciaddr !== '0.0.0.0' ? p.ciaddr : undefined)) : p.yiaddr !== '0.0.0.0' ? p.yiaddr : undefined
   const bootFile = direction === 'out' ? p.file || textOption(p, Option.BOOTFILE) : undefined
   const reason = direction === 'out' ? textOption(p, Option.MESSAGE) : undefined
+  const serverId = ipOption(p, Option.SERVER_ID)
   return {
     mac: p.chaddr,
     direction,
@@ -58,6 +61,7 @@ export function dhcpBootEvent(p: DhcpPacket, direction: 'in' | 'out'): DhcpBootE
     ...(userClass.length > 0 && direction === 'in' ? { userClass: userClass.slice(0, 8).map((u) => u.slice(0, TEXT_MAX)) } : {}),
     ...(address ? { address } : {}),
     ...(bootFile ? { bootFile, ...(p.siaddr !== '0.0.0.0' ? { nextServer: p.siaddr } : {}) } : {}),
-    ...(reason ? { reason } : {})
+    ...(reason ? { reason } : {}),
+    ...(serverId ? { serverId } : {})
   }
 }

@@ -14,6 +14,7 @@ import { dhcpBootEvent, type DhcpBootEvent } from './dhcp-boot-event'
 import type { DhcpLeases } from './dhcp-leases'
 import { buildNak, buildReply, destinationOf, intentOf, isPxeClient, type DhcpConfig } from './dhcp-policy'
 import { bindUdp } from '../../base/socket-ready'
+import { microsNow, type CapturedDatagram, type DatagramSink } from '../pcap/captured-packet'
 
 export interface DhcpServerOptions {
   readonly interface: string
@@ -28,6 +29,8 @@ export interface DhcpServerOptions {
   readonly logIntervalMs?: number
   /** Told of each request decoded and each reply sent (the boot flight recorder); must not throw. */
   readonly onPacket?: (event: DhcpBootEvent) => void
+  /** Told of each datagram decoded and each reply sent, bytes and addresses (the recorder's pcap); a throw is logged. */
+  readonly onCapture?: DatagramSink
 }
 
 /** Why a packet got no answer (or a NAK), in the words the log's summaries count it under. */
@@ -111,6 +114,14 @@ export class DhcpServer {
     }
   }
 
+  private capture(sink: DatagramSink, datagram: CapturedDatagram): void {
+    try {
+      sink(datagram)
+    } catch (err) {
+      this.fault(err, 'packet sink', { mac: datagram.clientMac }, 'DHCP packet sink threw')
+    }
+  }
+
   private fault(err: unknown, what: string, fields: Record<string, unknown>, msg: string): void {
     this.faults.note(`${what} ${errnoCodeOf(err) ?? 'error'}`, 'error', { err, ...fields }, msg)
   }
@@ -135,6 +146,8 @@ export class DhcpServer {
     } catch {
       // The kernel caps it at net.core.rmem_max; the default still works.
     }
+    // Read once: getsockname is a system call, too dear per packet.
+    const localPort = socket.address().port
     socket.on('message', (msg, rinfo) => {
       if (this.inFlight >= MAX_IN_FLIGHT) {
         this.dropped++
@@ -142,28 +155,40 @@ export class DhcpServer {
         return
       }
       this.inFlight++
-      this.handle(socket, msg, rinfo)
+      this.handle(socket, localPort, msg, rinfo)
         .catch((err: unknown) => this.refuse('failed', 'error', { err, from: rinfo.address }, 'DHCP request failed'))
         .finally(() => this.inFlight--)
     })
     return socket
   }
 
-  private async handle(socket: Socket, msg: Buffer, rinfo: RemoteInfo): Promise<void> {
+  private async handle(socket: Socket, localPort: number, msg: Buffer, rinfo: RemoteInfo): Promise<void> {
     const decoded = decode(msg)
     if (!decoded.ok) {
       this.refuse('malformed', 'debug', { from: rinfo.address, error: decoded.error }, 'dropped a malformed DHCP packet')
       return
     }
     const onPacket = this.options.onPacket
+    const onCapture = this.options.onCapture
+    // The socket is bound to 0.0.0.0, so the datagram's own destination is not known: a client
+    // without an address broadcasts, one with an address is taken to have sent to us.
+    const ours = { address: this.options.config.serverAddress, port: localPort }
+    if (onCapture) {
+      const dst = rinfo.address === '0.0.0.0' ? { address: '255.255.255.255', port: ours.port } : ours
+      this.capture(onCapture, { t: microsNow(), direction: 'in', src: { address: rinfo.address, port: rinfo.port }, dst, payload: msg, payloadLen: msg.length, clientMac: decoded.packet.chaddr, broadcast: dst !== ours })
+    }
     if (onPacket) this.tell(onPacket, dhcpBootEvent(decoded.packet, 'in'))
     const reply = await this.answer(decoded.packet)
     this.handled++
     if (!reply) return
     if (onPacket) this.tell(onPacket, dhcpBootEvent(reply, 'out'))
     const to = destinationOf(decoded.packet, reply)
+    const bytes = encode(reply)
+    if (onCapture) {
+      this.capture(onCapture, { t: microsNow(), direction: 'out', src: ours, dst: { address: to.address, port: to.port }, payload: bytes, payloadLen: bytes.length, clientMac: reply.chaddr, broadcast: to.address === '255.255.255.255' })
+    }
     // With a callback, a failed send is reported here; without one Node drops the error silently.
-    socket.send(encode(reply), to.port, to.address, (err) => {
+    socket.send(bytes, to.port, to.address, (err) => {
       if (err) this.fault(err, 'send', { to: `${to.address}:${to.port}`, mac: reply.chaddr }, 'DHCP reply not sent')
     })
   }

@@ -13,6 +13,8 @@ import { CrowbarError, ERROR_STATUS, type ApiError, type ErrorKind } from '../..
 import type { BootRequest, BootResponse, BootRouter } from './boot-router'
 import { streamHandle } from './stream-file'
 import { listenTcp } from '../../base/socket-ready'
+import { microsNow, type HttpExchangeSink } from '../pcap/captured-packet'
+import { asIpv4 } from '../pcap/frames'
 
 export interface BootHttpOptions {
   readonly address: string
@@ -25,6 +27,8 @@ export interface BootHttpOptions {
   readonly limits?: Partial<HttpLimits> | undefined
   /** Told of each answered request (the boot flight recorder); a throw is logged. */
   readonly onRequest?: ((event: HttpBootEvent) => void) | undefined
+  /** Told of each exchange's bytes (the recorder's pcap draws it as TCP); IPv4 only; a throw is logged. */
+  readonly onCapture?: HttpExchangeSink | undefined
 }
 
 /** One request HTTP boot answered, for the event sink. */
@@ -37,9 +41,25 @@ export interface HttpBootEvent {
   /** Bytes written to the connection for this answer, head included. */
   readonly bytes: number
   readonly ms: number
+  /** A boot file not found (404): the boot assets directory searched for it. */
+  readonly searched?: string
 }
 
 const MAX_BODY = 256 * 1024
+/** Response body bytes kept for the capture: one TCP segment's worth. */
+const CAPTURED_BODY = 1460
+/** Response bytes kept for the capture in all: a head of any allowed size and the first segment. */
+const MAX_CAPTURED_RESPONSE = 32 * 1024 + CAPTURED_BODY
+/** Connections whose writes a capture is watching. */
+const WATCHED = new WeakSet<object>()
+
+/** The request head as the client sent it: request line and headers as received (names' case kept). */
+function rebuiltRequestHead(req: IncomingMessage): Buffer {
+  const lines = [`${req.method ?? 'GET'} ${req.url ?? '/'} HTTP/${req.httpVersion}`]
+  const raw = req.rawHeaders
+  for (let i = 0; i + 1 < raw.length; i += 2) lines.push(`${raw[i]}: ${raw[i + 1]}`)
+  return Buffer.from(`${lines.join('\r\n')}\r\n\r\n`, 'latin1')
+}
 
 /** A request body the server refuses before any route sees it. */
 type BodyRefusal = { readonly status: 400 | 413; readonly message: string }
@@ -47,6 +67,8 @@ type BodyRefusal = { readonly status: 400 | 413; readonly message: string }
 export class BootHttpServer {
   private server: Server | undefined
   private boundPort = 0
+  /** Answers that were a boot file not found, with the directory searched (for the event sink). */
+  private readonly missed = new WeakMap<ServerResponse, string>()
 
   constructor(private readonly options: BootHttpOptions) {}
 
@@ -63,6 +85,7 @@ export class BootHttpServer {
     const limits = limitsWith(untrustedNetworkLimits(), this.options.limits)
     const server = createBoundedServer(limits, errorBody, (req, res) => {
       if (this.options.onRequest) this.watch(req, res, this.options.onRequest)
+      if (this.options.onCapture) this.capture(req, res, this.options.onCapture)
       this.handle(req, res, limits).catch((err: unknown) => {
         this.options.logger.error({ err, url: req.url }, 'boot request failed')
         if (!res.headersSent) fail(res, 'internal', 'the request failed; the server log has the details')
@@ -97,10 +120,65 @@ export class BootHttpServer {
           path: (requestPath(req.url ?? '/') ?? (req.url ?? '')).slice(0, 256),
           status: res.statusCode,
           bytes: Math.max(0, socket.bytesWritten - before),
-          ms: Math.round(performance.now() - started)
+          ms: Math.round(performance.now() - started),
+          ...(this.missed.has(res) ? { searched: this.missed.get(res) } : {})
         })
       } catch (err) {
         this.options.logger.error({ err }, 'HTTP boot onRequest callback threw')
+      }
+    }
+    res.once('close', done)
+  }
+
+  /**
+   * Keeps the bytes the answer writes to the connection (its head and first body segment; the rest
+   * only counted) and tells `sink` once the answer ends. One answer at a time per connection is
+   * watched: a pipelined one that overlaps is left out.
+   */
+  private capture(req: IncomingMessage, res: ServerResponse, sink: HttpExchangeSink): void {
+    const socket = req.socket
+    const client = asIpv4(socket.remoteAddress)
+    const server = asIpv4(socket.localAddress)
+    if (!client || !server || WATCHED.has(socket) || Object.prototype.hasOwnProperty.call(socket, 'write')) return
+    WATCHED.add(socket)
+    const requestAt = microsNow()
+    const requestHead = rebuiltRequestHead(req)
+    const before = socket.bytesWritten
+    const kept: Buffer[] = []
+    let keptLen = 0
+    const write = socket.write
+    const tap = function (this: typeof socket, chunk: unknown, ...rest: unknown[]): boolean {
+      if (keptLen < MAX_CAPTURED_RESPONSE && (typeof chunk === 'string' || chunk instanceof Uint8Array)) {
+        const encoding = typeof rest[0] === 'string' ? (rest[0] as BufferEncoding) : 'utf8'
+        const bytes = typeof chunk === 'string' ? Buffer.from(chunk, encoding) : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)
+        const part = Buffer.from(bytes.subarray(0, MAX_CAPTURED_RESPONSE - keptLen))
+        kept.push(part)
+        keptLen += part.length
+      }
+      return (write as (...a: unknown[]) => boolean).call(this, chunk, ...rest)
+    }
+    socket.write = tap as typeof socket.write
+    const done = (): void => {
+      if (socket.write === tap) delete (socket as { write?: unknown }).write
+      WATCHED.delete(socket)
+      try {
+        const wire = Buffer.concat(kept)
+        const headEnd = wire.indexOf('\r\n\r\n')
+        const headLen = headEnd < 0 ? wire.length : headEnd + 4
+        const written = Math.max(0, socket.bytesWritten - before)
+        sink({
+          requestAt,
+          answeredAt: Math.max(requestAt, microsNow()),
+          client: { address: client, port: socket.remotePort ?? 0 },
+          server: { address: server, port: socket.localPort ?? 0 },
+          requestHead,
+          requestBodyLen: Math.max(0, Number(req.headers['content-length'] ?? 0) || 0),
+          responseHead: wire.subarray(0, headLen),
+          responseBody: wire.subarray(headLen, headLen + CAPTURED_BODY),
+          responseBodyLen: Math.max(written - headLen, wire.length - headLen, 0)
+        })
+      } catch (err) {
+        this.options.logger.error({ err }, 'HTTP boot onCapture callback threw')
       }
     }
     res.once('close', done)
@@ -117,7 +195,7 @@ export class BootHttpServer {
       return fail(res, 'invalid', 'the path is not valid percent-encoding')
     }
     const method = req.method ?? 'GET'
-    if (method === 'GET' && path.startsWith('/files/')) return this.sendFile(res, rawPath.slice('/files'.length), path.slice('/files/'.length))
+    if ((method === 'GET' || method === 'HEAD') && path.startsWith('/files/')) return this.sendFile(res, rawPath.slice('/files'.length), path.slice('/files/'.length), method === 'HEAD')
     const matched = this.options.router.match(method, path)
     if (!matched) return fail(res, 'not_found', `nothing at ${method} ${path}`)
     let body: unknown = null
@@ -148,15 +226,22 @@ export class BootHttpServer {
   }
 
   /** A boot file: opened once, judged on the descriptor held, sent from that descriptor. */
-  private async sendFile(res: ServerResponse, rawRelative: string, shown: string): Promise<void> {
+  private async sendFile(res: ServerResponse, rawRelative: string, shown: string, headOnly = false): Promise<void> {
     const opened = this.options.assetsDir ? await openInside(this.options.assetsDir, rawRelative) : null
     if (!opened?.ok) {
       // A miss is ordinary (iPXE probes names); a refusal is worth a look.
       if (opened && opened.refusal !== 'not-found') this.options.logger.warn({ file: shown.slice(0, 200), reason: opened.reason }, 'boot file refused')
       if (opened?.refusal === 'io') return fail(res, 'internal', 'the boot file could not be read; the server log has the details')
+      if (opened?.refusal === 'not-found' && this.options.assetsDir) this.missed.set(res, this.options.assetsDir)
       return fail(res, 'not_found', `no boot file ${shown}`)
     }
     res.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Content-Length': opened.size })
+    if (headOnly) {
+      // HEAD: the size only (the installer reads it to report its progress in percent).
+      await opened.handle.close()
+      res.end()
+      return
+    }
     await streamHandle(res, opened.handle, opened.size)
   }
 }

@@ -5,6 +5,7 @@ import { existsSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { startDnsmasqDhcp } from '../../testing/dnsmasq-dhcp'
 import { createTestLink, type TestLink } from '../../testing/test-link'
 import { defaultRouteInterfaces, runPreflight } from './preflight'
 
@@ -23,20 +24,7 @@ describe('network preflight', () => {
 
   it('names dnsmasq serving DHCP on the link (address, subnet, boot file) and recommends proxyDHCP', async () => {
     await link.exec('ip', ['addr', 'add', `${link.prefix}2/24`, 'dev', link.peerIf])
-    link.spawn('dnsmasq', [
-      '--no-daemon',
-      '--conf-file=/dev/null',
-      '--port=0',
-      `--interface=${link.peerIf}`,
-      '--bind-interfaces',
-      `--dhcp-range=${link.prefix}200,${link.prefix}210,255.255.255.0,1h`,
-      `--dhcp-option=3,${link.prefix}2`,
-      '--dhcp-boot=pxelinux.0',
-      `--dhcp-leasefile=${join(dir, 'dnsmasq.leases')}`,
-      `--pid-file=${join(dir, 'dnsmasq.pid')}`,
-      '--no-ping'
-    ])
-    await new Promise((r) => setTimeout(r, 500))
+    await startDnsmasqDhcp((f, a) => link.spawn(f, a), { ifname: link.peerIf, dir, first: `${link.prefix}200`, last: `${link.prefix}210`, lease: '1h', router: `${link.prefix}2`, bootFile: 'pxelinux.0' })
     const report = await runPreflight(link.hostIf, { listenMs: 2000 })
     expect(report.link).toMatchObject({ exists: true, up: true, carrier: true, mtu: 1500 })
     expect(report.addresses).toContainEqual({ family: 4, address: link.hostAddress, prefix_length: 24 })

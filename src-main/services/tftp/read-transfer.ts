@@ -4,6 +4,7 @@ import type dgram from 'node:dgram'
 import { messageOf } from '../../base/error-message'
 import type { ReadSource } from './read-source'
 import { decodePacket, encodeError, TFTP_ERROR, writeDataHeader } from './tftp-codec'
+import type { TransferCapture } from './transfer-capture'
 
 /**
  * Bytes read from the file at once. Each FileHandle.read is a round trip through the libuv thread
@@ -60,6 +61,8 @@ export interface ReadTransferParams {
   /** The OACK to send first and have acknowledged with ACK 0; null for a plain RFC 1350 start. */
   readonly oack: Buffer | null
   readonly now: () => number
+  /** The packet sink's view of this transfer (the boot flight recorder's pcap), when one listens. */
+  readonly capture?: TransferCapture | undefined
 }
 
 export class ReadTransfer {
@@ -145,6 +148,11 @@ export class ReadTransfer {
     return this.resent
   }
 
+  /** The last block the client acknowledged (absolute; 0 before any). */
+  get lastAcked(): number {
+    return this.base - 1
+  }
+
   /** Milliseconds since start (0 before it starts). */
   elapsedMs(): number {
     return this.startedAt === 0 ? 0 : this.p.now() - this.startedAt
@@ -166,6 +174,7 @@ export class ReadTransfer {
     if (this.finished) return
     // The socket is connected, so the kernel already dropped foreign TIDs; this only guards that.
     if (rinfo.address !== this.p.peer.address || rinfo.port !== this.p.peer.port) return
+    this.p.capture?.received(msg)
     const decoded = decodePacket(msg)
     // Garbage is dropped rather than answered: the retransmission timer still bounds the wait.
     if (!decoded.ok) return
@@ -200,7 +209,7 @@ export class ReadTransfer {
       // the Sorcerer's Apprentice bug, so only the timer retransmits.
       if (this.p.windowSize > 1 && this.sentBase === this.base && !this.reading) {
         this.resent++
-        this.sendWindow()
+        this.sendWindow(true)
       }
       return
     }
@@ -296,13 +305,13 @@ export class ReadTransfer {
   }
 
   /** Sends the window at `base` from the current chunk, which holds it (pump checked). */
-  private sendWindow(): void {
+  private sendWindow(retransmit = false): void {
     const chunk = this.chunk
     if (!chunk) return
     const last = this.windowEnd()
     for (let block = this.base; block <= last; block++) {
       const packet = chunk.packets[block - chunk.first]
-      if (packet) this.send(packet)
+      if (packet) this.send(packet, retransmit)
     }
     this.sentBase = this.base
     this.arm()
@@ -345,11 +354,11 @@ export class ReadTransfer {
     }
     if (this.awaitingOackAck && this.p.oack) {
       this.resent++
-      this.send(this.p.oack)
+      this.send(this.p.oack, true)
       this.arm()
     } else if (this.sentBase === this.base && !this.reading) {
       this.resent++
-      this.sendWindow()
+      this.sendWindow(true)
     } else {
       this.arm()
     }
@@ -364,7 +373,8 @@ export class ReadTransfer {
    * synchronously and allocates nothing to report back. A failed send is thus a lost packet,
    * which the retransmission timer covers like any other.
    */
-  private send(packet: Buffer | readonly Buffer[]): void {
+  private send(packet: Buffer | readonly Buffer[], retransmit = false): void {
+    this.p.capture?.sent(packet, retransmit)
     try {
       this.p.socket.send(packet)
     } catch (err) {
@@ -375,6 +385,7 @@ export class ReadTransfer {
 
   /** Sends one last packet, then calls `then` whether or not it went out. */
   private sendLast(packet: Buffer, then: () => void): void {
+    this.p.capture?.sent(packet)
     try {
       this.p.socket.send(packet, () => then())
     } catch {
@@ -401,5 +412,6 @@ export class ReadTransfer {
     // A send the kernel could not take at once is still queued: closing now would drop the ERROR.
     if (farewell) this.sendLast(farewell, release)
     else release()
+    this.p.capture?.end()
   }
 }

@@ -32,6 +32,9 @@ export type TftpBootEvent =
       readonly reason: string
       readonly retransmits: number
       readonly ms: number
+      /** The last block the client acknowledged (0: none), and the block size: where a stall happened. */
+      readonly block: number
+      readonly blockSize: number
     }
   | {
       /** A request refused with a TFTP ERROR (not found, unsafe name, server full...). */
@@ -41,4 +44,6 @@ export type TftpBootEvent =
       readonly code: number
       readonly message: string
       readonly refusal: string
+      /** A file not found: the TFTP root searched (its real path). */
+      readonly searched?: string
     }

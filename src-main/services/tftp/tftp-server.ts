@@ -15,6 +15,8 @@ import { NetasciiSource, OctetSource, type TransferMode } from './read-source'
 import { ReadTransfer, type TransferOutcome } from './read-transfer'
 import { decideRequest, openRefusalReply, type RefusalKind } from './request-policy'
 import { decodePacket, encodeError, encodeOack, TFTP_ERROR, type TftpOption } from './tftp-codec'
+import { microsNow, type DatagramSink } from '../pcap/captured-packet'
+import { TFTP_DATA_KEPT, TransferCapture } from './transfer-capture'
 
 // Why not the `tftp` package's server (tftp@0.1.2), as measured here: a datagram shorter than two
 // bytes sent to a transfer's port throws inside its socket handler and kills the process; it
@@ -46,6 +48,11 @@ export interface TftpServerOptions {
   readonly onTransfer?: (event: TftpTransferEvent) => void
   /** Told of each read request, error sent and transfer end (the boot flight recorder); a throw is logged. */
   readonly onEvent?: (event: TftpBootEvent) => void
+  /**
+   * Told of the packets (the boot flight recorder's pcap): requests and errors on port 69 and, per
+   * transfer, a bounded sample (transfer-capture.ts). IPv4 only; a throw is logged, or ignored within a transfer.
+   */
+  readonly onCapture?: DatagramSink
   /** Largest blksize granted; default 1468, a DATA packet in one Ethernet frame. */
   readonly maxBlockSize?: number
   /** Largest windowsize granted; default 64. */
@@ -220,7 +227,9 @@ export class TftpServer {
       this.sendFailures.note(kind, 'warn', { err, client: `${to.address}:${to.port}` }, 'TFTP error reply not sent')
     }
     try {
-      socket.send(encodeError(code, message), to.port, to.address, (err) => {
+      const packet = encodeError(code, message)
+      this.captureListening('out', packet, to)
+      socket.send(packet, to.port, to.address, (err) => {
         if (err) failed(err)
       })
     } catch (err) {
@@ -241,7 +250,22 @@ export class TftpServer {
     this.reply(rinfo, reply.code, reply.message)
     if (this.options.onEvent) {
       const file = details.file?.slice(0, LOGGED_NAME_MAX)
-      this.tell({ kind: 'error_sent', clientAddress: rinfo.address, ...(file !== undefined ? { file } : {}), code: reply.code, message: reply.message, refusal: kind })
+      const searched = kind === 'not found' ? { searched: this.rootReal } : {}
+      this.tell({ kind: 'error_sent', clientAddress: rinfo.address, ...(file !== undefined ? { file } : {}), code: reply.code, message: reply.message, refusal: kind, ...searched })
+    }
+  }
+
+  /** A datagram on the listening port, to the packet sink (cut like DATA: a hostile RRQ can be large). */
+  private captureListening(direction: 'in' | 'out', packet: Buffer, peer: dgram.RemoteInfo): void {
+    const sink = this.options.onCapture
+    if (!sink || this.family !== 'udp4') return
+    const ours = { address: this.options.address, port: this.boundPort }
+    const theirs = { address: peer.address, port: peer.port }
+    const payload = Buffer.from(packet.subarray(0, 4 + TFTP_DATA_KEPT))
+    try {
+      sink({ t: microsNow(), direction, src: direction === 'in' ? theirs : ours, dst: direction === 'in' ? ours : theirs, payload, payloadLen: packet.length })
+    } catch (err) {
+      this.log.error({ err }, 'TFTP onCapture callback threw')
     }
   }
 
@@ -255,6 +279,7 @@ export class TftpServer {
 
   private onRequest(msg: Buffer, rinfo: dgram.RemoteInfo): void {
     const client = `${rinfo.address}:${rinfo.port}`
+    this.captureListening('in', msg, rinfo)
     const decision = decideRequest(decodePacket(msg))
     if (decision.action === 'ignore') return
     if (decision.action === 'refuse') {
@@ -362,7 +387,11 @@ export class TftpServer {
       retries: this.settings.retries,
       stallMs: this.settings.stallMs,
       oack: negotiated.oack.length > 0 ? encodeOack(negotiated.oack) : null,
-      now: this.now
+      now: this.now,
+      capture:
+        this.options.onCapture && this.family === 'udp4'
+          ? new TransferCapture(this.options.onCapture, { address: rinfo.address, port: rinfo.port }, { address: this.options.address, port: socket.address().port }, microsNow)
+          : undefined
     })
     if (generation !== this.generation) {
       // stop() ran while the socket was binding; it cannot have seen this transfer.
@@ -385,7 +414,7 @@ export class TftpServer {
         const negotiatedOptions = Object.fromEntries(negotiated.oack.map((o) => [o.name, o.value]))
         this.tell({ kind: 'transfer_complete', clientAddress: rinfo.address, file, bytes: outcome.bytes, ms: Math.round(outcome.ms), blockSize: negotiated.blockSize, windowSize: negotiated.windowSize, negotiated: negotiatedOptions, retransmits })
       } else {
-        this.tell({ kind: 'transfer_error', clientAddress: rinfo.address, file, outcome: outcome.kind, reason: outcomeReason(outcome), retransmits, ms: Math.round(transfer.elapsedMs()) })
+        this.tell({ kind: 'transfer_error', clientAddress: rinfo.address, file, outcome: outcome.kind, reason: outcomeReason(outcome), retransmits, ms: Math.round(transfer.elapsedMs()), block: transfer.lastAcked, blockSize: negotiated.blockSize })
       }
     }
   }

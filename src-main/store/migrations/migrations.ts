@@ -8,6 +8,7 @@ import { dhcpMigration } from './0004-dhcp'
 import { nodeLastSeenMigration } from './0005-node-last-seen'
 import { nodeSecretsMigration } from './0006-node-secrets'
 import { bootEventsMigration } from './0007-boot-events'
+import { bootPacketsMigration } from './0008-boot-packets'
 
 export function migrationProvider(kind: StoreKind): MigrationProvider {
   return {
@@ -19,7 +20,8 @@ export function migrationProvider(kind: StoreKind): MigrationProvider {
         '0004-dhcp': dhcpMigration(),
         '0005-node-last-seen': nodeLastSeenMigration(),
         '0006-node-secrets': nodeSecretsMigration(),
-        '0007-boot-events': bootEventsMigration(kind)
+        '0007-boot-events': bootEventsMigration(kind),
+        '0008-boot-packets': bootPacketsMigration(kind)
       }
     }
   }

@@ -1,7 +1,8 @@
 // One node: alive (the framework's view), available (the administrator's switch), bootenv,
 // addresses, inventory and when it last changed.
 import { useState } from 'react'
-import type { Node } from '../../../src-main/model'
+import type { BootProgress, Node } from '../../../src-main/model'
+import { BootProgressSteps } from '../boot/BootProgressSteps'
 import { formatAgo } from '../time-format'
 
 export type NodeWithAddresses = Node & { readonly addresses: readonly { network: string; family: 4 | 6; address: string }[] }
@@ -11,6 +12,11 @@ interface Props {
   readonly busy: boolean
   readonly onUpdate: (change: { available?: boolean; bootenv?: string }) => void
   readonly onDelete: () => void
+  /** Its boot progress (undefined: none known). */
+  readonly progress?: BootProgress | undefined
+  /** Its boot timeline is the one open below the table. */
+  readonly opened?: boolean
+  readonly onOpen?: () => void
 }
 
 function Inventory({ discovery }: { discovery: Node['discovery'] }) {
@@ -27,12 +33,20 @@ function Inventory({ discovery }: { discovery: Node['discovery'] }) {
   )
 }
 
-export function NodeRow({ node, busy, onUpdate, onDelete }: Props) {
+export function NodeRow({ node, busy, onUpdate, onDelete, progress, opened = false, onOpen }: Props) {
   const [bootenv, setBootenv] = useState(node.bootenv)
   const [confirming, setConfirming] = useState(false)
   return (
-    <tr data-testid={`node-${node.name}`}>
-      <td>{node.name}</td>
+    <tr data-testid={`node-${node.name}`} className={opened ? 'node-opened' : undefined}>
+      <td>
+        {onOpen ? (
+          <button type="button" className="node-open" aria-expanded={opened} title={`Show the boot timeline of ${node.name}`} onClick={onOpen}>
+            {node.name}
+          </button>
+        ) : (
+          node.name
+        )}
+      </td>
       <td>
         <span className={node.alive ? 'alive' : 'dead'}>{node.alive ? 'alive' : 'dead'}</span>
         {node.admin && <span className="tag">admin</span>}
@@ -76,6 +90,9 @@ export function NodeRow({ node, busy, onUpdate, onDelete }: Props) {
             ))}
           </ul>
         )}
+      </td>
+      <td>
+        <BootProgressSteps progress={progress} nodeName={node.name} />
       </td>
       <td>
         <Inventory discovery={node.discovery} />

@@ -1,6 +1,8 @@
 // The nodes: their flags, bootenv, addresses and inventory; switch availability, set the bootenv,
 // add and delete nodes. Every refusal is shown in the API's words.
 import { useState, type FormEvent } from 'react'
+import { BootPanel } from '../boot/BootPanel'
+import { useBootProgress } from '../boot/use-boot-progress'
 import { ErrorAlert } from '../errors/ErrorAlert'
 import { errorText } from '../errors/error-text'
 import { useClient } from '../live/LiveContext'
@@ -18,6 +20,9 @@ export function NodesView({ nodes, onChanged }: Props) {
   const [busyId, setBusyId] = useState<number | null>(null)
   const [name, setName] = useState('')
   const [alive, setAlive] = useState(true)
+  const [openId, setOpenId] = useState<number | null>(null)
+  const progress = useBootProgress()
+  const opened = nodes.find((n) => n.id === openId) ?? null
 
   const act = async (id: number | null, work: () => Promise<unknown>, what: string): Promise<void> => {
     setBusyId(id)
@@ -71,6 +76,7 @@ export function NodesView({ nodes, onChanged }: Props) {
               <th>Available</th>
               <th>Bootenv</th>
               <th>Addresses</th>
+              <th title="PXE → discovery → install → local disk → alive">Boot progress</th>
               <th>Inventory</th>
               <th>Last seen</th>
               <th>
@@ -86,12 +92,21 @@ export function NodesView({ nodes, onChanged }: Props) {
                 busy={busyId === n.id}
                 onUpdate={(change) => void act(n.id, () => client.api.updateNode({ id: n.id, ...change }), `Cannot change ${n.name}`)}
                 onDelete={() => void act(n.id, () => client.api.deleteNode({ id: n.id }), `Cannot delete ${n.name}`)}
+                progress={progress.byNode.get(n.id)}
+                opened={openId === n.id}
+                onOpen={() => setOpenId((id) => (id === n.id ? null : n.id))}
               />
             ))}
           </tbody>
         </table>
         {nodes.length === 0 && <p className="empty">No nodes yet.</p>}
       </div>
+      {progress.error && (
+        <p className="hint boot-progress-error" data-testid="boot-progress-error">
+          Boot progress is not shown: {progress.error}
+        </p>
+      )}
+      {opened && <BootPanel key={opened.id} nodeId={opened.id} nodeName={opened.name} progress={progress.byNode.get(opened.id)} onClose={() => setOpenId(null)} />}
     </main>
   )
 }

@@ -123,7 +123,7 @@ export function NamesStep(props: StepProps) {
   )
 }
 
-function Row({ term, children }: { term: string; children: ReactNode }) {
+export function Row({ term, children }: { term: string; children: ReactNode }) {
   return (
     <>
       <dt>{term}</dt>
@@ -132,7 +132,7 @@ function Row({ term, children }: { term: string; children: ReactNode }) {
   )
 }
 
-export function ReviewStep({ plan }: { plan: SetupPlan }) {
+export function ReviewStep({ plan, children }: { plan: SetupPlan; children?: ReactNode }) {
   const range = (name: string) => {
     const r = plan.ranges.find((x) => x.name === name)
     return r ? (r.first === r.last ? r.first : `${r.first} – ${r.last}`) : 'none'
@@ -153,6 +153,7 @@ export function ReviewStep({ plan }: { plan: SetupPlan }) {
           {plan.admin_name}
           {plan.admin_address ? ` at ${plan.admin_address}` : ''}
         </Row>
+        {children}
       </dl>
     </>
   )
