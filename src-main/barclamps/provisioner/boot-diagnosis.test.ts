@@ -1,7 +1,8 @@
 // The boot diagnosis rules and boot progress on synthetic timelines (pure functions).
 import { describe, expect, it } from 'vitest'
 import type { BootEvent, BootEventSource } from '../../model'
-import { bootProgress, diagnose, isProgressEvent } from './boot-diagnosis'
+import { diagnose } from './boot-diagnosis'
+import { bootProgress, isProgressEvent } from './boot-progress'
 
 const MAC = '52:54:00:12:34:56'
 const OURS = '198.19.5.1'

@@ -1,7 +1,6 @@
 // Boot diagnosis (DESIGN.md §6.2), pure: from one machine's flight-recorder timeline, the likely
-// causes of a stopped boot in words an engineer acts on, and how far the boot got (its progress).
-import type { BootEvent, BootFinding, BootFindingRule, BootPhase, BootProgress } from '../../model'
-import type { BootEventKinds } from '../../store/boot-progress-events'
+// causes of a stopped boot in words an engineer acts on (how far it got: boot-progress.ts).
+import type { BootEvent, BootFinding, BootFindingRule } from '../../model'
 import { BOOTENVS, bootenvNamed } from './bootenvs'
 
 /** What the caller knows beyond the timeline. */
@@ -39,23 +38,24 @@ const INITRD_NAME = /^(initrd|initramfs)([-._].*)?$/i
 /** Names PXE loaders probe and may lack (pxelinux.cfg/01-..., grub.cfg-01-...): a miss is normal. */
 const PROBED_NAME = /(^|\/)pxelinux\.cfg\/|(^|\/)grub\.cfg-|(^|\/)ldlinux\.c32$/i
 
-const BOOTENVS_WITHOUT_INSTALL = new Set(['local', 'discovery'])
+export const BOOTENVS_WITHOUT_INSTALL = new Set(['local', 'discovery'])
 
-interface Timed {
+/** A timeline event with its time in ms (shared with boot-progress.ts). */
+export interface Timed {
   readonly e: BootEvent
   readonly ms: number
 }
 
-function str(v: unknown): string | undefined {
+export function str(v: unknown): string | undefined {
   return typeof v === 'string' ? v : undefined
 }
 
-function num(v: unknown): number | undefined {
+export function num(v: unknown): number | undefined {
   return typeof v === 'number' && Number.isFinite(v) ? v : undefined
 }
 
 /** Oldest first, by id (ids grow with time; the store hands timelines newest first). */
-function ordered(events: readonly BootEvent[]): Timed[] {
+export function ordered(events: readonly BootEvent[]): Timed[] {
   return [...events].sort((a, b) => a.id - b.id).map((e) => ({ e, ms: Date.parse(e.t) }))
 }
 
@@ -79,7 +79,7 @@ function finding(rule: BootFindingRule, severity: 'error' | 'warning', title: st
   }
 }
 
-function fileOf(t: Timed): string | undefined {
+export function fileOf(t: Timed): string | undefined {
   if (t.e.source === 'tftp') return str(t.e.detail.file)
   if (t.e.source === 'http') {
     const path = str(t.e.detail.path)
@@ -94,7 +94,7 @@ function fileOf(t: Timed): string | undefined {
 }
 
 /** A file delivered to the machine: a completed TFTP transfer or an HTTP GET answered 200. */
-function isFetched(t: Timed): boolean {
+export function isFetched(t: Timed): boolean {
   return (t.e.source === 'tftp' && t.e.event === 'transfer_complete') || (t.e.source === 'http' && t.e.event === 'http_get' && t.e.detail.status === 200)
 }
 
@@ -107,12 +107,12 @@ function baseName(path: string): string {
   return path.split('/').pop() ?? path
 }
 
-interface ImageNames {
+export interface ImageNames {
   readonly kernel: readonly string[]
   readonly initrd: readonly string[]
 }
 
-function discoveryNames(facts: BootFacts): ImageNames {
+export function discoveryNames(facts: BootFacts): ImageNames {
   if (facts.discovery) return facts.discovery
   const env = bootenvNamed('discovery')
   return { kernel: env?.kernel ? [env.kernel] : [], initrd: [...(env?.initrds ?? [])] }
@@ -124,9 +124,9 @@ function matchesImage(file: string, names: readonly string[], generic: RegExp): 
 }
 
 /** Every installer's kernel path (any bootenv but discovery and local). */
-const INSTALLER_KERNELS = BOOTENVS.filter((b) => !BOOTENVS_WITHOUT_INSTALL.has(b.name) && b.kernel).map((b) => b.kernel as string)
+export const INSTALLER_KERNELS = BOOTENVS.filter((b) => !BOOTENVS_WITHOUT_INSTALL.has(b.name) && b.kernel).map((b) => b.kernel as string)
 
-function isKernel(file: string, names: ImageNames): boolean {
+export function isKernel(file: string, names: ImageNames): boolean {
   return matchesImage(file, names.kernel, KERNEL_NAME)
 }
 
@@ -421,93 +421,4 @@ function sshUnreachable(timeline: readonly Timed[], facts: BootFacts, now: Date)
     evidence
   )
   return [probe ? f : { ...f, at: now.toISOString() }]
-}
-
-// ---- progress ----
-
-/** The events bootProgress reads: a store query for many nodes selects only these. */
-export const PROGRESS_EVENT_KINDS: BootEventKinds = {
-  sources: ['api', 'install'],
-  events: [
-    ['dhcp', 'discover'],
-    ['tftp', 'transfer_complete'],
-    ['http', 'http_get']
-  ]
-}
-
-export function isProgressEvent(e: Pick<BootEvent, 'source' | 'event'>): boolean {
-  return PROGRESS_EVENT_KINDS.sources.includes(e.source) || PROGRESS_EVENT_KINDS.events.some(([source, event]) => e.source === source && e.event === event)
-}
-
-function installStepText(detail: BootEvent['detail']): string | null {
-  const step = str(detail.step)
-  if (!step) return null
-  const percent = num(detail.percent)
-  return percent !== undefined ? `${step} ${percent}%` : step
-}
-
-function isInstallerBootenv(t: Timed): boolean {
-  const env = str(t.e.detail.bootenv)
-  return t.e.source === 'api' && t.e.event === 'bootenv' && env !== undefined && !BOOTENVS_WITHOUT_INSTALL.has(env)
-}
-
-function isInstallDone(t: Timed): boolean {
-  return (
-    (t.e.source === 'install' && t.e.event === 'install_step' && t.e.detail.step === 'done') ||
-    (t.e.source === 'api' && t.e.event === 'bootenv' && t.e.detail.bootenv === 'local')
-  )
-}
-
-/**
- * How far one machine's boot got: PXE (first DISCOVER) → discovery (registered, or the discovery
- * kernel fetched) → install (the installer reporting, or the bootenv set to an installer) → local
- * disk (its first DHCP or alive after the install finished) → alive (reported alive after that, or
- * after discovery when nothing was installed). Reads only isProgressEvent events, plus the newest
- * event's time (`lastEventAt`, when the caller read only those).
- */
-export function bootProgress(
-  events: readonly BootEvent[],
-  base: { readonly node_id?: number | null; readonly mac?: string | null; readonly lastEventAt?: string | null } = {},
-  facts: Pick<BootFacts, 'discovery'> = {}
-): BootProgress {
-  const timeline = ordered(events)
-  const names = discoveryNames(facts)
-  const phases: Partial<Record<BootPhase, string>> = {}
-  let installStep: string | null = null
-  let installDone = false
-  for (const t of timeline) {
-    const { e } = t
-    if (!isProgressEvent(e)) continue
-    if (e.source === 'install' && e.event === 'install_step') installStep = installStepText(e.detail) ?? installStep
-    if (!phases.pxe && e.source === 'dhcp' && e.event === 'discover') phases.pxe = e.t
-    if (!phases.discovery && !phases.install) {
-      const discoveryKernel = isFetched(t) && isKernel(fileOf(t) ?? '', names) && !INSTALLER_KERNELS.some((k) => (fileOf(t) ?? '').endsWith(k))
-      if ((e.source === 'api' && e.event === 'register') || discoveryKernel) phases.discovery = e.t
-    }
-    if (!phases.install && (e.source === 'install' || isInstallerBootenv(t))) {
-      phases.install = e.t
-      // Alive in the discovery image is not the installed system alive.
-      delete phases.alive
-    }
-    if (phases.install && !installDone && isInstallDone(t)) {
-      installDone = true
-      continue
-    }
-    if (installDone && !phases.local_disk && ((e.source === 'dhcp' && e.event === 'discover') || (e.source === 'api' && e.event === 'alive'))) {
-      phases.local_disk = e.t
-    }
-    if (!phases.alive && e.source === 'api' && e.event === 'alive' && e.detail.alive === true && (phases.install ? phases.local_disk : phases.discovery)) {
-      phases.alive = e.t
-    }
-  }
-  const reached = (['alive', 'local_disk', 'install', 'discovery', 'pxe'] as const).find((p) => phases[p] !== undefined) ?? null
-  const newest = timeline.at(-1)
-  return {
-    node_id: base.node_id ?? newest?.e.node_id ?? null,
-    mac: base.mac ?? newest?.e.mac ?? null,
-    phase: reached,
-    phases,
-    install_step: installStep,
-    last_event_at: base.lastEventAt ?? newest?.e.t ?? null
-  }
 }

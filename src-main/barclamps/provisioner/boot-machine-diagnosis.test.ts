@@ -10,7 +10,7 @@ import type { BootEventSource } from '../../model'
 import { appendBootEvents, listBootEvents, type NewBootEvent } from '../../store/boot-events'
 import { startTestApp, type TestApp } from '../../testing/test-app'
 import { STORE_KINDS } from '../../testing/test-stores'
-import { bootProgress } from './boot-diagnosis'
+import { bootProgress } from './boot-progress'
 import { BootRecorder } from './boot-recorder'
 
 const T0 = Date.parse('2026-01-02T02:00:00.000Z')

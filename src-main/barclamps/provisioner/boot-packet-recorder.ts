@@ -9,6 +9,7 @@ import type { CapturedDatagram, CapturedHttpExchange, DatagramSink, HttpExchange
 import { BROADCAST_MAC, udpFrame, ZERO_MAC } from '../../services/pcap/frames'
 import { httpConversation } from '../../services/pcap/http-conversation'
 import { encodeRecords, type PcapRecord } from '../../services/pcap/pcap-file'
+import { AddressMisses } from './address-misses'
 import { BATCH_SIZE, FLUSH_MS, PACKET_BUDGET, RecordBudget } from './record-budget'
 import type { Queryable } from '../../store/database'
 import { BootPacketWriter, type BootPacketCaps, type NewBootPackets } from '../../store/boot-packets'
@@ -40,9 +41,6 @@ type Pending =
   | { readonly kind: 'http'; readonly mac: string; readonly serverMac: string; readonly x: CapturedHttpExchange }
 
 const MAC = /^([0-9a-f]{2}:){5}[0-9a-f]{2}$/
-/** An address no MAC was found for is not looked up again for this long (a flood from strangers). */
-const MISS_MS = 5000
-const MAX_MISSES = 4096
 
 export class BootPacketRecorder implements Disposable {
   private buffer: Pending[] = []
@@ -54,7 +52,7 @@ export class BootPacketRecorder implements Disposable {
   /** Store look-ups in flight by address: a transfer's packets share one. */
   private readonly lookups = new Map<string, Promise<string | undefined>>()
   /** Addresses with no MAC found, and when that was. */
-  private readonly misses = new Map<string, number>()
+  private readonly misses = new AddressMisses(() => this.now())
   private readonly flushMs: number
   private readonly batchSize: number
   private readonly maxBuffered: number
@@ -104,19 +102,18 @@ export class BootPacketRecorder implements Disposable {
   private byAddress(address: string, pending: (mac: string) => Pending): void {
     const known = this.options.macOf.known(address)
     if (known) return this.push(pending(known))
-    const missed = this.misses.get(address)
-    if (missed !== undefined && this.now() - missed < MISS_MS) return
+    if (this.misses.recent(address)) return
     let found = this.lookups.get(address)
     if (!found) {
       found = this.options.macOf.lookUp(address).then(
         (mac) => {
           this.lookups.delete(address)
-          if (!mac) this.missed(address)
+          if (!mac) this.misses.note(address)
           return mac
         },
         () => {
           this.lookups.delete(address)
-          this.missed(address)
+          this.misses.note(address)
           return undefined
         }
       )
@@ -125,15 +122,6 @@ export class BootPacketRecorder implements Disposable {
     void found.then((mac) => {
       if (mac) this.push(pending(mac))
     })
-  }
-
-  private missed(address: string): void {
-    this.misses.delete(address)
-    this.misses.set(address, this.now())
-    if (this.misses.size > MAX_MISSES) {
-      const oldest = this.misses.keys().next().value
-      if (oldest !== undefined) this.misses.delete(oldest)
-    }
   }
 
   private now(): number {

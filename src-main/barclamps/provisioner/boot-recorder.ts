@@ -9,6 +9,7 @@ import type { BootEventSource } from '../../model'
 import type { DhcpBootEvent } from '../../services/dhcp/dhcp-boot-event'
 import type { HttpBootEvent } from '../../services/http/boot-http-server'
 import type { TftpBootEvent } from '../../services/tftp/tftp-boot-event'
+import { AddressMisses } from './address-misses'
 import { BATCH_SIZE, EVENT_BUDGET, FLUSH_MS, RecordBudget } from './record-budget'
 import type { Queryable } from '../../store/database'
 import { BootEventWriter, linkBootEvents, type BootEventCaps, type NewBootEvent } from '../../store/boot-events'
@@ -35,9 +36,6 @@ const MAX_ADDRESSES = 65_536
 const MAC = /^([0-9a-f]{2}:){5}[0-9a-f]{2}$/
 /** The key of a client seen by its address alone (no DHCP reply of ours named it): ip:10.0.0.7. */
 const ADDRESS_KEY = /^ip:[0-9a-f.:]{2,45}$/
-/** An address the store has no MAC for is not looked up again for this long. */
-const MISS_MS = 5000
-const MAX_MISSES = 4096
 /** A MAC in an HTTP boot path (/boot/52-54-00-12-34-56.ipxe, colons or dashes). */
 const MAC_IN_PATH = /([0-9a-fA-F]{2}([:-])(?:[0-9a-fA-F]{2}\2){4}[0-9a-fA-F]{2})/
 
@@ -54,7 +52,7 @@ export class BootRecorder implements Disposable {
   private readonly writer: BootEventWriter
   private readonly budget = new RecordBudget(EVENT_BUDGET)
   /** Addresses no MAC was found for in the store, and when (a stranger's flood is not looked up per packet). */
-  private readonly misses = new Map<string, number>()
+  private readonly misses = new AddressMisses(() => performance.now())
   /** The packets the servers saw, for the pcap export: its sinks map addresses with this recorder's map. */
   readonly packets: BootPacketRecorder
 
@@ -213,8 +211,7 @@ export class BootRecorder implements Disposable {
     }
     // Seen before this process started: the store's lease, or the node allocated that address.
     // Else it stays on the address's own timeline (a client another DHCP server sent here, say).
-    const missed = this.misses.get(address)
-    if (missed !== undefined && performance.now() - missed < MISS_MS) {
+    if (this.misses.recent(address)) {
       this.record(addressKey(address), source, event, detail)
       return
     }
@@ -223,12 +220,7 @@ export class BootRecorder implements Disposable {
         this.remember(address, found)
         this.record(found, source, event, detail)
       } else {
-        this.misses.delete(address)
-        this.misses.set(address, performance.now())
-        if (this.misses.size > MAX_MISSES) {
-          const oldest = this.misses.keys().next().value
-          if (oldest !== undefined) this.misses.delete(oldest)
-        }
+        this.misses.note(address)
         this.record(addressKey(address), source, event, detail)
       }
     })
