@@ -12,7 +12,7 @@ import { DhcpServer } from '../src-main/services/dhcp/dhcp-server'
 import { TftpServer } from '../src-main/services/tftp/tftp-server'
 import { openWriterConnection } from '../src-main/store/store'
 import type { BenchTopology } from './boot-topology'
-import { alternate, log, REPEATS, TFTP_BYTES, TFTP_FILE, withOurs } from './boot-harness'
+import { alternate, log, RECORDER_DHCP_REPEATS, REPEATS, TFTP_BYTES, TFTP_FILE, withOurs } from './boot-harness'
 import { atftpGet, benchDhcpConfig, perfdhcp, quiesce, type DoraRun, type TftpRun } from './boot-sections'
 
 const SERVER_MAC = '02:00:00:00:00:01'
@@ -40,7 +40,7 @@ export async function benchRecorder(t: BenchTopology, app: CrowbarApp, networkId
     await app.ctx.db.deleteFrom('dhcp_leases').execute()
     const leases = storeBackedLeases(app.ctx, app.hooks, { networkId, first: `${o.prefix}10`, last: `${o.prefix}250`, leaseSeconds: config.leaseSeconds }).leases
     const recorder = recorderFor(on)
-    const sinks = recorder ? { ...(EVENTS ? { onPacket: recorder.dhcp } : {}), ...(PACKETS ? { onCapture: recorder.packets.sinks(SERVER_MAC).dhcp } : {}) } : {}
+    const sinks = recorder ? { ...(EVENTS ? { onPacket: recorder.dhcpSink } : {}), ...(PACKETS ? { onCapture: recorder.packets.sinks(SERVER_MAC).dhcp } : {}) } : {}
     const server = new DhcpServer({ interface: o.serverIf, config, leases, logger, probeMs: 0, ...sinks })
     const r = await withOurs(server, () => perfdhcp(t, o, `our DHCP (recorder ${on ? 'on' : 'off'})`))
     await quiesce(() => server.requestsHandled)
@@ -48,7 +48,7 @@ export async function benchRecorder(t: BenchTopology, app: CrowbarApp, networkId
     log(`  recorder dhcp round ${round + 1}: recorder ${on ? 'on ' : 'off'} ${r.perSecond.toFixed(0)} DORA/s (acks ${r.acks})`)
     return r
   }
-  const dhcp = await alternate(REPEATS, dhcpRound(false), dhcpRound(true))
+  const dhcp = await alternate(RECORDER_DHCP_REPEATS, dhcpRound(false), dhcpRound(true))
 
   const root = join(work, 'recorder-tftp-root')
   await mkdir(root, { recursive: true })

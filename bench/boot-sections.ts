@@ -84,7 +84,7 @@ export async function benchDhcp(t: BenchTopology, app: CrowbarApp, networkId: nu
     // A fresh lease table and offer memory each round, as dnsmasq gets a fresh lease file.
     await app.ctx.db.deleteFrom('dhcp_leases').execute()
     const leases = storeBackedLeases(app.ctx, app.hooks, { networkId, first: `${o.prefix}10`, last: `${o.prefix}250`, leaseSeconds: config.leaseSeconds }).leases
-    const server = new DhcpServer({ interface: o.serverIf, config, leases, logger, probeMs: 0, ...(recorder ? { onPacket: recorder.dhcp, ...(PCAP ? { onCapture: recorder.packets.sinks(BENCH_SERVER_MAC).dhcp } : {}) } : {}) })
+    const server = new DhcpServer({ interface: o.serverIf, config, leases, logger, probeMs: 0, ...(recorder ? { onPacket: recorder.dhcpSink, ...(PCAP ? { onCapture: recorder.packets.sinks(BENCH_SERVER_MAC).dhcp } : {}) } : {}) })
     let handledAtEnd = 0
     const result = await withOurs(server, async () => {
       const r = await perfdhcp(t, o, 'our DHCP')

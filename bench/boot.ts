@@ -10,7 +10,7 @@ import { startApp } from '../src-main/app'
 import { createNetwork } from '../src-main/barclamps/network/networks'
 import { createRootLogger } from '../src-main/base/log'
 import { createBenchTopology, run } from './boot-topology'
-import { cleanUp, cleanups, DEADLINE_MS, DHCP_CLIENTS, DHCP_RATE, DHCP_SECONDS, DNS_HOSTS, DNS_SECONDS, GOALS, HERE, log, median, onExitSignal, REPEATS, requireTools, RESULTS, round, run_state, SECTIONS, TFTP_BLKSIZE, TFTP_BYTES, TFTP_WINDOW, versions } from './boot-harness'
+import { cleanUp, cleanups, DEADLINE_MS, DHCP_CLIENTS, DHCP_RATE, DHCP_SECONDS, DNS_HOSTS, DNS_SECONDS, GOALS, HERE, log, median, onExitSignal, RECORDER_DHCP_REPEATS, REPEATS, requireTools, RESULTS, round, run_state, SECTIONS, TFTP_BLKSIZE, TFTP_BYTES, TFTP_WINDOW, versions } from './boot-harness'
 import { benchRecorder } from './boot-recorder-section'
 import { benchDhcp, benchDns, benchTftp, DNSMASQ_DHCP_FLAGS, DNSMASQ_DNS_FLAGS, TFTP_CLIENTS, type TftpClient } from './boot-sections'
 
@@ -116,7 +116,7 @@ async function main(): Promise<void> {
   }
 
   if (SECTIONS.has('recorder')) {
-    log(`recorder: our DHCP (perfdhcp as above) and TFTP (atftp) with the boot flight recorder off and on, ${REPEATS} rounds each`)
+    log(`recorder: our DHCP (perfdhcp as above) and TFTP (atftp) with the boot flight recorder off and on, ${RECORDER_DHCP_REPEATS} and ${REPEATS} rounds each`)
     const r = await benchRecorder(t, app, network.id, work)
     const dhcpOff = median(r.dhcp.off.map((x) => x.perSecond))
     const dhcpOn = median(r.dhcp.on.map((x) => x.perSecond))

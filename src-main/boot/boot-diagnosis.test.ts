@@ -197,7 +197,7 @@ describe('boot diagnosis of induced failures', () => {
         leases,
         logger: quiet,
         probeMs: 0,
-        onPacket: recorder.dhcp,
+        onPacket: recorder.dhcpSink,
         config: {
           serverAddress: bridge.hostAddress,
           subnetMask: '255.255.255.0',

@@ -229,7 +229,7 @@ export class BootServices implements Disposable {
       interface: this.options.interface,
       leases,
       logger: logger.child({ service: 'dhcp' }),
-      ...(this.options.recorder ? { onPacket: this.options.recorder.dhcp } : {}),
+      ...(this.options.recorder ? { onPacket: this.options.recorder.dhcpSink } : {}),
       ...(capture ? { onCapture: capture.dhcp } : {}),
       ...(ports.dhcp !== undefined ? { port: ports.dhcp } : {}),
       // The preflight listened for other servers already; its own probe only when it could not.

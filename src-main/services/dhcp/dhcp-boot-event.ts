@@ -42,8 +42,18 @@ const NAMES: Record<number, DhcpMessageName> = {
 /** Longest text taken from a client-chosen option. */
 const TEXT_MAX = 128
 
-export function dhcpBootEvent(p: DhcpPacket, direction: 'in' | 'out'): DhcpBootEvent {
+/**
+ * Where the DHCP server tells of a packet: the facts a budget decides on, and the event to build
+ * only if it is kept (under a flood most are not, and building one parses the packet's options).
+ */
+export type DhcpEventSink = (mac: string, direction: 'in' | 'out', message: DhcpMessageName, event: () => DhcpBootEvent) => void
+
+export function dhcpMessageName(p: DhcpPacket): DhcpMessageName {
   const type = messageType(p)
+  return (type !== undefined ? NAMES[type] : undefined) ?? 'unknown'
+}
+
+export function dhcpBootEvent(p: DhcpPacket, direction: 'in' | 'out'): DhcpBootEvent {
   const arch = clientArch(p)
   const vendorClass = textOption(p, Option.VENDOR_CLASS)
   const userClass = userClasses(p)
@@ -54,7 +64,7 @@ export function dhcpBootEvent(p: DhcpPacket, direction: 'in' | 'out'): DhcpBootE
   return {
     mac: p.chaddr,
     direction,
-    message: (type !== undefined ? NAMES[type] : undefined) ?? 'unknown',
+    message: dhcpMessageName(p),
     xid: p.xid,
     ...(arch !== undefined ? { arch } : {}),
     ...(vendorClass !== undefined && direction === 'in' ? { vendorClass: vendorClass.slice(0, TEXT_MAX) } : {}),

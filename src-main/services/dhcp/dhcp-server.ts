@@ -10,7 +10,7 @@ import { LogRateLimit, type RateLimitedLevel } from '../../base/log-rate-limit'
 import { bindSocketToDevice } from '../net/bind-to-device'
 import { bindError, deviceBindError, ServiceStartError } from '../net/service-error'
 import { decode, discoverPacket, encode, MessageType, messageType, Option, ipOption, type DhcpPacket } from './dhcp-codec'
-import { dhcpBootEvent, type DhcpBootEvent } from './dhcp-boot-event'
+import { dhcpBootEvent, dhcpMessageName, type DhcpEventSink } from './dhcp-boot-event'
 import type { DhcpLeases } from './dhcp-leases'
 import { buildNak, buildReply, destinationOf, intentOf, isPxeClient, type DhcpConfig } from './dhcp-policy'
 import { bindUdp } from '../../base/socket-ready'
@@ -27,8 +27,8 @@ export interface DhcpServerOptions {
   readonly probeMs?: number
   /** Interval of the counted log summaries; default 10 s. */
   readonly logIntervalMs?: number
-  /** Told of each request decoded and each reply sent (the boot flight recorder); must not throw. */
-  readonly onPacket?: (event: DhcpBootEvent) => void
+  /** Told of each request decoded and each reply sent (the boot flight recorder); a throw is logged. */
+  readonly onPacket?: DhcpEventSink
   /** Told of each datagram decoded and each reply sent, bytes and addresses (the recorder's pcap); a throw is logged. */
   readonly onCapture?: DatagramSink
 }
@@ -106,11 +106,11 @@ export class DhcpServer {
     this.refusals.note(kind, level, fields, msg)
   }
 
-  private tell(onPacket: (event: DhcpBootEvent) => void, event: DhcpBootEvent): void {
+  private tell(onPacket: DhcpEventSink, p: DhcpPacket, direction: 'in' | 'out'): void {
     try {
-      onPacket(event)
+      onPacket(p.chaddr, direction, dhcpMessageName(p), () => dhcpBootEvent(p, direction))
     } catch (err) {
-      this.fault(err, 'event sink', { mac: event.mac }, 'DHCP event sink threw')
+      this.fault(err, 'event sink', { mac: p.chaddr }, 'DHCP event sink threw')
     }
   }
 
@@ -177,11 +177,11 @@ export class DhcpServer {
       const dst = rinfo.address === '0.0.0.0' ? { address: '255.255.255.255', port: ours.port } : ours
       this.capture(onCapture, { t: microsNow(), direction: 'in', src: { address: rinfo.address, port: rinfo.port }, dst, payload: msg, payloadLen: msg.length, clientMac: decoded.packet.chaddr, broadcast: dst !== ours })
     }
-    if (onPacket) this.tell(onPacket, dhcpBootEvent(decoded.packet, 'in'))
+    if (onPacket) this.tell(onPacket, decoded.packet, 'in')
     const reply = await this.answer(decoded.packet)
     this.handled++
     if (!reply) return
-    if (onPacket) this.tell(onPacket, dhcpBootEvent(reply, 'out'))
+    if (onPacket) this.tell(onPacket, reply, 'out')
     const to = destinationOf(decoded.packet, reply)
     const bytes = encode(reply)
     if (onCapture) {
