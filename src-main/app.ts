@@ -21,6 +21,10 @@ import { adminAddressesOf } from './barclamps/network/allocations'
 import { networkBarclamp } from './barclamps/network/network-barclamp'
 import { provisionerBarclamp } from './barclamps/provisioner/provisioner-barclamp'
 import { testBarclamp } from './barclamps/test/test-barclamp'
+import { bmcBarclamp } from './barclamps/bmc/bmc-barclamp'
+import { PowerManager, type PowerManagerOptions } from './barclamps/bmc/power-manager'
+import { SecretBox } from './base/secret-box'
+import { CommitListeners } from './domain/commit-listeners'
 import { BootRecorder } from './barclamps/provisioner/boot-recorder'
 import { BootServices, type BootServicesOptions } from './boot/boot-services'
 import { BindHookRegistry } from './domain/bind-hooks'
@@ -50,6 +54,8 @@ export interface AppOptions {
   /** The jigs to run with (default: noop, test and script). */
   readonly jigs?: readonly Jig[]
   readonly scriptJig?: ScriptJigOptions
+  /** BMC power: the poll interval, each call's bound, the ipmitool binary (tests shorten them). */
+  readonly power?: Pick<PowerManagerOptions, 'pollMs' | 'timeoutMs' | 'concurrency' | 'ipmitoolPath'>
   /** This process's own cap on running jobs (several workers sharing PostgreSQL). */
   readonly localLimit?: number
   /** First start: create the admin network and node (default: yes, with defaults); false skips it. */
@@ -91,11 +97,13 @@ export interface CrowbarApp {
   /** The boot services while they run (they may start later, when the install wizard is completed). */
   readonly boot: BootServices | undefined
   readonly setup: SetupWizard
+  /** Power through the nodes' BMCs. */
+  readonly power: PowerManager
   stop(): Promise<void>
 }
 
 /** Every built-in barclamp, in the order they start (definitions install in this order). */
-export const BUILT_IN_BARCLAMPS: readonly BarclampModule[] = [crowbarBarclamp, networkBarclamp, dhcpDatabaseBarclamp, dnsDatabaseBarclamp, provisionerBarclamp, testBarclamp]
+export const BUILT_IN_BARCLAMPS: readonly BarclampModule[] = [crowbarBarclamp, networkBarclamp, dhcpDatabaseBarclamp, dnsDatabaseBarclamp, provisionerBarclamp, bmcBarclamp, testBarclamp]
 
 export async function startApp(options: AppOptions): Promise<CrowbarApp> {
   if (options.wizard && options.boot?.interface !== undefined) throw new Error('in wizard mode the operator chooses the interface: pass no boot.interface')
@@ -129,7 +137,11 @@ async function compose(options: AppOptions, owned: DisposableStore): Promise<Cro
   ]
   // The jigs the annealer runs are the active ones: binding refuses a role whose jig is not here.
   const activeJigs = new Set(jigs.map((j) => j.name))
-  const ctx: DomainContext = { db: store.db, kind: store.kind, clock, feed, bindHooks, activeJigs }
+  const commits = new CommitListeners()
+  const ctx: DomainContext = { db: store.db, kind: store.kind, clock, feed, bindHooks, activeJigs, commits }
+  // BMC passwords are sealed with a key of the data directory's own (like the admin key).
+  const credentialBox = await SecretBox.ofDataDir(options.dataDir)
+  const power = new PowerManager({ ctx, box: credentialBox, logger: logger.child({ subsystem: 'power' }), ...options.power })
   await ensureSystemDeployment(ctx)
   const hooks = new RoleHookRunner(ctx, feed, logger.child({ subsystem: 'hooks' }))
   const bootRoutes = new BootRouter()
@@ -150,6 +162,7 @@ async function compose(options: AppOptions, owned: DisposableStore): Promise<Cro
       hostKeys,
       bootUrl: () => booting.services?.httpUrl,
       bootRecorder,
+      power,
       logger
     })
   )
@@ -242,7 +255,8 @@ async function compose(options: AppOptions, owned: DisposableStore): Promise<Cro
     annealer,
     hostKeys,
     setup,
-    bootDiagnosis: { recorder: bootRecorder, sshPort: options.scriptJig?.port }
+    bootDiagnosis: { recorder: bootRecorder, sshPort: options.scriptJig?.port },
+    power: { manager: power, box: credentialBox }
   })
   logger.info({ store: store.kind, location: store.location }, 'store ready')
   return {
@@ -261,6 +275,7 @@ async function compose(options: AppOptions, owned: DisposableStore): Promise<Cro
       return booting.services
     },
     setup,
+    power,
     stop: () => owned.dispose()
   }
 }

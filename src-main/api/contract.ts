@@ -26,6 +26,11 @@ import {
   NetworkInputSchema,
   NetworkSchema,
   NodeAddressSchema,
+  NodeBmcSchema,
+  NodePowerSchema,
+  PowerActionSchema,
+  PowerResultSchema,
+  SetNodeBmcSchema,
   NodeRoleDetailSchema,
   NodeRoleSchema,
   NodeSchema,
@@ -312,6 +317,49 @@ export const contract = {
     input: BootMachineQuerySchema,
     output: BootPcapSchema,
     summary: 'One machine’s DHCP, TFTP and HTTP-boot packets as a pcap file (base64; GET /api/v2/boot-pcap.pcap gives the file itself)'
+  }),
+  getNodeBmc: op({
+    method: 'GET',
+    path: '/nodes/:id/bmc',
+    input: ById,
+    output: NodeBmcSchema.nullable(),
+    summary: 'A node’s BMC: protocol, address, user, where it came from, its power state (never its password); null if it has none'
+  }),
+  setNodeBmc: op({
+    method: 'PUT',
+    path: '/nodes/:id/bmc',
+    input: SetNodeBmcSchema,
+    output: NodeBmcSchema,
+    summary: 'Enroll or change a node’s BMC (IPMI 2.0 lanplus or Redfish); the password is stored encrypted and never returned'
+  }),
+  deleteNodeBmc: op({ method: 'DELETE', path: '/nodes/:id/bmc', input: ById, output: z.object({ deleted: z.boolean() }), summary: 'Forget a node’s BMC' }),
+  forgetBmcCertificate: op({
+    method: 'POST',
+    path: '/nodes/:id/bmc/forget-certificate',
+    input: ById,
+    output: z.object({ forgotten: z.boolean() }),
+    summary: 'Forget the Redfish certificate pinned for a node’s BMC (after a BMC reflash): the next contact pins the new one'
+  }),
+  listPower: op({
+    method: 'GET',
+    path: '/power',
+    input: NoInput,
+    output: z.array(NodePowerSchema),
+    summary: 'The power state of every node with a BMC, as last read (polled at a modest rate)'
+  }),
+  powerNode: op({
+    method: 'POST',
+    path: '/nodes/:id/power',
+    input: z.object({ id: Id, action: PowerActionSchema }).strict(),
+    output: PowerResultSchema,
+    summary: 'Power a node through its BMC: status, on, off (hard), cycle, reset, pxe_once (boot from the network once)'
+  }),
+  powerNodes: op({
+    method: 'POST',
+    path: '/power',
+    input: z.object({ node_ids: z.array(Id).min(1).max(1000), action: PowerActionSchema }).strict(),
+    output: z.array(PowerResultSchema),
+    summary: 'Power several nodes at once (bounded concurrency): one result per node, failures in words'
   }),
   getJob: op({ method: 'GET', path: '/jobs/:id', input: ById, output: JobDetailSchema, summary: 'One jig run with its captured output' }),
   getAnnealer: op({ method: 'GET', path: '/annealer', input: NoInput, output: AnnealerStatusSchema, summary: 'Queue state and the concurrency limit' }),

@@ -29,6 +29,9 @@ import type { Node } from '../model'
 import type { HostKeyPins } from '../jigs/ssh/host-key-pins'
 import type { SetupWizard } from '../setup/setup-wizard'
 import type { Handlers } from './operations'
+import type { SecretBox } from '../base/secret-box'
+import type { PowerManager } from '../barclamps/bmc/power-manager'
+import { deleteNodeBmc, forgetBmcCertificate, getNodeBmc, listPower, setNodeBmc } from '../barclamps/bmc/node-bmcs'
 
 export interface HandlerInfo {
   readonly version: string
@@ -39,6 +42,8 @@ export interface HandlerInfo {
   readonly setup: SetupWizard
   /** The boot diagnosis's recorder (an SSH probe's failure goes on the timeline), SSH port and probe. */
   readonly bootDiagnosis?: BootDiagnosisOptions | undefined
+  /** BMC power and the box BMC passwords are sealed with; absent in a process without them. */
+  readonly power?: { readonly manager: PowerManager; readonly box: SecretBox } | undefined
 }
 
 export function createHandlers(ctx: DomainContext, info: HandlerInfo): Handlers {
@@ -47,11 +52,28 @@ export function createHandlers(ctx: DomainContext, info: HandlerInfo): Handlers 
     if (!info.annealer) throw conflict('the annealer is not running in this process')
     return info.annealer
   }
+  const power = (): { readonly manager: PowerManager; readonly box: SecretBox } => {
+    if (!info.power) throw conflict('BMC power is not available in this process')
+    return info.power
+  }
   const withAddresses = async <N extends Node>(nodes: N[]) => {
     const addresses = await nodeAddresses(db, nodes.map((n) => n.id))
     return nodes.map((n) => ({ ...n, addresses: addresses.get(n.id) ?? [] }))
   }
   return {
+    getNodeBmc: ({ id }) => getNodeBmc(ctx, id),
+    setNodeBmc: (input) => setNodeBmc(ctx, power().box, input),
+    deleteNodeBmc: async ({ id }) => ({ deleted: await deleteNodeBmc(ctx, id) }),
+    forgetBmcCertificate: async ({ id }) => ({ forgotten: await forgetBmcCertificate(ctx, id) }),
+    listPower: () => listPower(db),
+    powerNode: async ({ id, action }) => {
+      await getNode(db, id)
+      return power().manager.act(id, action)
+    },
+    powerNodes: async ({ node_ids, action }) => {
+      for (const id of node_ids) await getNode(db, id)
+      return power().manager.actMany(node_ids, action)
+    },
     health: async () => ({ version: info.version, store: ctx.kind, location: info.location }),
     getSetup: () => info.setup.state(),
     checkSetup: (input) => info.setup.check(input),

@@ -13,6 +13,7 @@ import type { HostKeyPins } from '../jigs/ssh/host-key-pins'
 import { BarclampDefinitionSchema } from '../model'
 import type { BootRouter } from '../services/http/boot-router'
 import type { BootRecorder } from './provisioner/boot-recorder'
+import type { PowerManager } from './bmc/power-manager'
 
 export type BarclampDefinitionInput = z.input<typeof BarclampDefinitionSchema>
 
@@ -29,6 +30,8 @@ export interface BarclampContext {
   readonly bootUrl: () => string | undefined
   /** The boot flight recorder, when this app keeps one (the node-facing API writes to it). */
   readonly bootRecorder?: BootRecorder | undefined
+  /** Power through the nodes' BMCs (the bmc barclamp runs it; the provisioner reboots through it). */
+  readonly power?: PowerManager | undefined
   readonly logger: Logger
 }
 

@@ -7,6 +7,7 @@ import type { Database } from '../store/database'
 import type { StoreKind } from '../store/store-kind'
 import type { BindHookRegistry } from './bind-hooks'
 import type { ChangeFeed } from './change-feed'
+import type { CommitListeners } from './commit-listeners'
 
 export type Clock = () => Date
 
@@ -22,6 +23,8 @@ export interface DomainContext {
    * role whose jig is not among them. Absent: the built-in jigs (BUILT_IN_JIGS).
    */
   readonly activeJigs?: ReadonlySet<string>
+  /** Told of each committed proposal, after its transaction (the BMC barclamp powers nodes on). */
+  readonly commits?: CommitListeners
   /** Set inside inOneTransaction: every `transact` joins this transaction instead of opening one. */
   readonly joined?: TxContext
 }
@@ -40,15 +43,19 @@ export interface TxContext {
   readonly kind: StoreKind
   readonly now: string
   emit(event: ChangeEvent): void
+  /** Runs `work` once the outermost transaction has committed (never if it rolls back). */
+  afterCommit(work: () => void): void
 }
 
 export async function transact<T>(ctx: DomainContext, work: (t: TxContext) => Promise<T>): Promise<T> {
   if (ctx.joined) return work(ctx.joined)
   const events: ChangeEvent[] = []
+  const after: Array<() => void> = []
   const result = await ctx.db.transaction().execute((tx) =>
-    work({ tx, kind: ctx.kind, now: ctx.clock().toISOString(), emit: (e) => events.push(e) })
+    work({ tx, kind: ctx.kind, now: ctx.clock().toISOString(), emit: (e) => events.push(e), afterCommit: (w) => after.push(w) })
   )
   for (const e of events) ctx.feed.publish(e)
+  for (const w of after) w()
   return result
 }
 

@@ -205,8 +205,25 @@ export async function commitDeployment(ctx: DomainContext, id: number): Promise<
       .execute()
     await t.tx.updateTable('deployments').set({ state: 'committed', updated_at: t.now }).where('id', '=', id).execute()
     t.emit({ kind: 'deployment', id, action: 'updated' })
+    const commits = ctx.commits
+    if (commits) {
+      const nodeIds = await nodesWithWork(t, id)
+      t.afterCommit(() => commits.notify({ deploymentId: id, nodeIds }))
+    }
     return getDeployment(t.tx, id)
   })
+}
+
+/** The nodes of the deployment's noderoles in todo or blocked: they have work to do. */
+async function nodesWithWork(t: TxContext, deploymentId: number): Promise<number[]> {
+  const rows = await t.tx
+    .selectFrom('noderoles')
+    .select('node_id')
+    .distinct()
+    .where('deployment_id', '=', deploymentId)
+    .where('state', 'in', [STATE_CODE.todo, STATE_CODE.blocked])
+    .execute()
+  return rows.map((r) => r.node_id)
 }
 
 /**

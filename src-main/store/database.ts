@@ -221,11 +221,31 @@ export interface BootPacketsTable {
   records: string
 }
 
+export interface NodeBmcsTable {
+  node_id: number
+  protocol: string
+  address: string
+  port: number
+  username: string
+  /** The password sealed with the credential key (base/secret-box.ts); null when none is stored. */
+  password_sealed: string | null
+  mac: string | null
+  source: string
+  certificate_sha256: string | null
+  power_state: ColumnType<string, string | undefined, string>
+  power_checked_at: string | null
+  /** JSON {kind, message} of the last failed operation; null after a success. */
+  power_error: string | null
+  created_at: string
+  updated_at: string
+}
+
 export interface Database {
   boot_events: BootEventsTable
   boot_packets: BootPacketsTable
   dhcp_leases: DhcpLeasesTable
   node_macs: NodeMacsTable
+  node_bmcs: NodeBmcsTable
   networks: NetworksTable
   network_ranges: NetworkRangesTable
   network_routers: NetworkRoutersTable

@@ -14,7 +14,7 @@ describe.each(STORE_KINDS)('store on %s', (kind) => {
     store = await openTestStore(kind)
     expect(store.kind).toBe(kind)
     const migrations = await sql<{ name: string }>`select name from kysely_migration order by name`.execute(store.db)
-    expect(migrations.rows.map((r) => r.name)).toEqual(['0001-initial', '0002-jobs-and-ssh', '0003-network', '0004-dhcp', '0005-node-last-seen', '0006-node-secrets', '0007-boot-events', '0008-boot-packets'])
+    expect(migrations.rows.map((r) => r.name)).toEqual(['0001-initial', '0002-jobs-and-ssh', '0003-network', '0004-dhcp', '0005-node-last-seen', '0006-node-secrets', '0007-boot-events', '0008-boot-packets', '0009-node-bmcs'])
     const tables = await store.db.introspection.getTables()
     expect(tables.map((t) => t.name)).toEqual(
       expect.arrayContaining(['barclamps', 'roles', 'deployments', 'snapshots', 'deployment_roles', 'nodes', 'noderoles', 'noderole_edges', 'settings'])

@@ -4,7 +4,8 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, inject } from 'vitest'
-import { startApp, type CrowbarApp } from '../app'
+import { startApp, type AppOptions, type CrowbarApp } from '../app'
+import type { Logger } from '../base/log'
 import { scenario } from './domain-scenario'
 import type { Jig } from '../jigs/jig'
 import type { ScriptJigOptions } from '../jigs/script-jig'
@@ -31,6 +32,10 @@ export interface TestAppOptions {
   readonly realClock?: boolean
   /** Run the first-start bootstrap (admin network and node); default false for exact counts. */
   readonly bootstrap?: boolean
+  /** BMC power settings (a short poll, a short bound). */
+  readonly power?: AppOptions['power']
+  /** Where the app logs (default: silent). */
+  readonly logger?: Logger
 }
 
 export async function startTestApp(kind: StoreKind, options: TestAppOptions = {}): Promise<TestApp> {
@@ -40,12 +45,13 @@ export async function startTestApp(kind: StoreKind, options: TestAppOptions = {}
     dataDir,
     databaseUrl,
     clock: options.realClock ? () => new Date() : () => FIXED_TIME,
-    logger: createRootLogger('silent'),
+    logger: options.logger ?? createRootLogger('silent'),
     anneal: options.anneal ?? false,
     bootstrap: options.bootstrap ? {} : false,
     ...(options.jigs ? { jigs: options.jigs } : {}),
     ...(options.scriptJig ? { scriptJig: options.scriptJig } : {}),
-    ...(options.localLimit ? { localLimit: options.localLimit } : {})
+    ...(options.localLimit ? { localLimit: options.localLimit } : {}),
+    ...(options.power ? { power: options.power } : {})
   })
   return {
     ...app,

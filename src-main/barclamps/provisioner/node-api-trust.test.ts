@@ -135,4 +135,34 @@ describe('node-facing API trust (rack namespace, curl)', () => {
     const count = await app.ctx.db.selectFrom('node_macs').select('mac').where('mac', 'in', [mac(20), mac(101)]).execute()
     expect(count).toEqual([])
   }, 60_000)
+
+  it('keeps the BMC a machine read in band, and a node enrolled by its BMC is claimed by that machine only', async () => {
+    // A machine with a BMC the operator never enrolled: discovery's facts, no password yet.
+    const plain = await register(['52:54:00:00:04:01'], { bmc: { mac: '52:54:00:bb:04:01', address: '10.9.0.41', ip_source: 'Static Address', channel: 1 } })
+    expect(plain.status).toBe(200)
+    const found = await app.handlers.getNodeBmc({ id: Number(plain.json.node_id) })
+    expect(found).toMatchObject({ source: 'discovery', protocol: 'ipmi', address: '10.9.0.41', port: 623, mac: '52:54:00:bb:04:01', has_password: false })
+    expect(await app.handlers.powerNode({ id: Number(plain.json.node_id), action: 'status' })).toMatchObject({ ok: false, error: { kind: 'unconfigured', message: expect.stringMatching(/no password stored/) } })
+
+    // The operator enrolls a machine that is still off by its BMC (address, user, password).
+    const enrolled = await app.handlers.createNode({ name: 'rack1-u7.lab.test', description: '', admin: false, alive: false, available: true, bootenv: 'discovery', hint: {} })
+    await app.handlers.setNodeBmc({ id: enrolled.id, protocol: 'ipmi', address: '10.9.0.42', username: 'admin', password: 'factory-pw' })
+    // Its first boot registers with its own MACs and the BMC it reads in band: the same node.
+    const first = await register(['52:54:00:00:04:02'], { bmc: { mac: '52:54:00:bb:04:02', address: '10.9.0.42', ip_source: 'Static Address' } })
+    expect(first.json).toMatchObject({ node_id: enrolled.id, created: false, secret: expect.stringMatching(/^[0-9a-f]{64}$/) })
+    expect(await macsOf(enrolled.id)).toEqual(['52:54:00:00:04:02'])
+    expect((await nodeRow(enrolled.id)).alive).toBe(1)
+    // The operator's settings stay; the BMC's MAC is learnt; the discovery roles are bound.
+    expect(await app.handlers.getNodeBmc({ id: enrolled.id })).toMatchObject({ source: 'operator', address: '10.9.0.42', username: 'admin', has_password: true, mac: '52:54:00:bb:04:02' })
+    const roles = (await app.handlers.listNodeRoles({ node_id: enrolled.id })).map((nr) => nr.role)
+    expect(roles).toEqual(expect.arrayContaining(['network-admin', 'crowbar-managed-node']))
+    // Another machine naming the same BMC address claims nothing: the node is taken (it has MACs).
+    const other = await register(['52:54:00:00:04:03'], { bmc: { mac: '52:54:00:bb:04:03', address: '10.9.0.42' } })
+    expect(other.json).toMatchObject({ created: true })
+    expect(other.json.node_id).not.toBe(enrolled.id)
+    // A malformed BMC fact is refused with words, and nothing is made.
+    const bad = await register(['52:54:00:00:04:04'], { bmc: { address: '10.9.0.999x' } })
+    expect(bad.status).toBe(400)
+    expect(bad.json.error?.message).toMatch(/bmc/)
+  }, 30_000)
 })

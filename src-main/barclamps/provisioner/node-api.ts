@@ -6,10 +6,11 @@ import { z } from 'zod'
 import { isJsonObject } from '../../domain/attributes'
 import type { DomainContext } from '../../domain/context'
 import { updateNode } from '../../domain/nodes'
-import { describeIssues, invalid } from '../../model/errors'
+import { conflict, describeIssues, invalid } from '../../model/errors'
 import type { BootRoute } from '../../services/http/boot-router'
 import { clusterDomain } from '../network/admin-bootstrap'
 import type { BootRecorder } from './boot-recorder'
+import type { NodePowerControl } from '../bmc/power-manager'
 import { bearerOf, installTokenMatches, requireNodeSecret } from './node-credentials'
 import { registerNode, RegistrationSchema } from './node-registration'
 import { RegistrationRate } from './registration-limits'
@@ -36,7 +37,7 @@ function bootenvRefused(body: unknown): string {
   return `${asked}the node-facing API sets bootenv "local" only (body {"bootenv":"local"}); any other bootenv is set through the operator API: PATCH /api/v2/nodes/ID`
 }
 
-export function nodeApiRoutes(ctx: DomainContext, adminPublicKey: string, rate = new RegistrationRate(() => Date.now()), recorder?: BootRecorder): BootRoute[] {
+export function nodeApiRoutes(ctx: DomainContext, adminPublicKey: string, rate = new RegistrationRate(() => Date.now()), recorder?: BootRecorder, power?: NodePowerControl): BootRoute[] {
   const key = adminPublicKey.trim()
   return [
     {
@@ -67,6 +68,8 @@ export function nodeApiRoutes(ctx: DomainContext, adminPublicKey: string, rate =
         await requireNodeSecret(ctx.db, id, req.authorization)
         const input = AliveSchema.safeParse(await req.json())
         if (!input.success) throw invalid(describeIssues(input.error))
+        // A report from before a power-off (delayed, or replayed) must not make an off node alive.
+        if (input.data.alive && power && (await power.saysOff(id))) throw conflict(`node ${id}'s BMC says it is powered off: an "alive" report for it is not believed`)
         const node = await updateNode(ctx, id, { alive: input.data.alive })
         await recorder?.forNode(id, 'api', 'alive', { alive: node.alive, client: req.clientAddress })
         return { status: 200, json: { id: node.id, alive: node.alive } }

@@ -12,6 +12,7 @@ import { conflict, forbidden } from '../../model/errors'
 import { networkRoleName } from '../network/networks'
 import { issueNodeSecret, requireNodeSecret } from './node-credentials'
 import { checkUnapprovedCap } from './registration-limits'
+import { enrolledNodeByBmc, recordDiscoveredBmc } from '../bmc/node-bmcs'
 
 const Mac = z
   .string()
@@ -38,7 +39,21 @@ export const RegistrationSchema = z
       .max(256)
       .optional(),
     /** The address the image got by DHCP, so the framework can reach it before its allocation is used. */
-    address: z.string().max(64).optional()
+    address: z.string().max(64).optional(),
+    /**
+     * The machine's BMC as the image read it in band (`ipmitool lan print`): its MAC, its LAN
+     * address (absent or 0.0.0.0: none set yet) and where that address comes from. Absent: the
+     * machine has no BMC the image could talk to (no /dev/ipmi0).
+     */
+    bmc: z
+      .object({
+        mac: Mac.optional(),
+        address: z.string().regex(/^\d{1,3}(\.\d{1,3}){3}$/, 'an IPv4 address').optional(),
+        ip_source: z.string().max(32).optional(),
+        channel: z.number().int().min(0).max(15).optional()
+      })
+      .strict()
+      .optional()
   })
   .strict()
 export type Registration = z.infer<typeof RegistrationSchema>
@@ -80,7 +95,7 @@ export async function registerNode(ctx: DomainContext, input: Registration, doma
     const which = owners.map((o) => `${o.mac} is node ${o.id} (${o.name})'s`).join(', ')
     throw conflict(`this registration names MACs of ${ownerIds.length} nodes (${which}); a registration never moves a MAC from one node to another: merge or delete them through the operator API`)
   }
-  const knownId = ownerIds[0]
+  const knownId = ownerIds[0] ?? (input.bmc ? await enrolledNodeByBmc(ctx.db, input.bmc) : undefined)
   if (knownId !== undefined) return reregister(ctx, knownId, input, discovery, who)
   who.takeNew(who.source)
   await checkUnapprovedCap(ctx.db)
@@ -99,17 +114,30 @@ export async function registerNode(ctx: DomainContext, input: Registration, doma
     await t.tx.updateTable('nodes').set({ discovery: JSON.stringify(discovery) }).where('id', '=', node.id).execute()
     await addMacs(t.tx, node.id, input.macs)
     secret = await issueNodeSecret(t.tx, node.id, t.now)
+    if (input.bmc) await recordDiscoveredBmc(t.tx, node.id, input.bmc, t.now)
     t.emit({ kind: 'node', id: node.id, action: 'updated' })
   })
+  await bindDiscoveryRoles(ctx, node.id)
+  return { node_id: node.id, name: node.name, created: true, secret }
+}
+
+/**
+ * Binds the admin network's role and the discovery roles to a node that has just become a
+ * discovered machine (new, or an operator's record claimed by its first registration), committed
+ * in the system deployment. Roles the node already has are left as they are.
+ */
+async function bindDiscoveryRoles(ctx: DomainContext, nodeId: number): Promise<void> {
   const system = await systemDeploymentId(ctx.db)
   const roles = await loadRoles(ctx.db)
   const admin = await ctx.db.selectFrom('networks').select('name').where('category', '=', 'admin').orderBy('id').executeTakeFirst()
+  const bound = new Set(
+    (await ctx.db.selectFrom('noderoles').innerJoin('roles', 'roles.id', 'noderoles.role_id').select('roles.name').where('noderoles.node_id', '=', nodeId).execute()).map((r) => r.name)
+  )
   const toBind = [
     ...(admin ? [networkRoleName(admin.name)] : []),
     ...roles.filter((r) => r.row.discovery === 1 && r.jig !== 'test').map((r) => r.name)
-  ]
-  for (const role of toBind) await bindNodeRole(ctx, { deployment_id: system, node_id: node.id, role }, { commitNow: true })
-  return { node_id: node.id, name: node.name, created: true, secret }
+  ].filter((role) => !bound.has(role))
+  for (const role of toBind) await bindNodeRole(ctx, { deployment_id: system, node_id: nodeId, role }, { commitNow: true })
 }
 
 async function reregister(ctx: DomainContext, nodeId: number, input: Registration, discovery: Record<string, unknown>, who: Registrant): Promise<Registered> {
@@ -126,8 +154,11 @@ async function reregister(ctx: DomainContext, nodeId: number, input: Registratio
     await t.tx.updateTable('nodes').set({ discovery: JSON.stringify(discovery), hint: JSON.stringify(hint), updated_at: t.now }).where('id', '=', nodeId).execute()
     await addMacs(t.tx, nodeId, input.macs)
     if (node.api_secret_hash === null) secret = await issueNodeSecret(t.tx, nodeId, t.now)
+    if (input.bmc) await recordDiscoveredBmc(t.tx, nodeId, input.bmc, t.now)
     t.emit({ kind: 'node', id: nodeId, action: 'updated' })
   })
+  // Claimed: an operator's record (enrolled by its BMC, say) becomes a discovered machine.
+  if (secret !== undefined) await bindDiscoveryRoles(ctx, nodeId)
   const node = await updateNode(ctx, nodeId, { alive: true })
   return { node_id: node.id, name: node.name, created: false, ...(secret ? { secret } : {}) }
 }

@@ -7,8 +7,9 @@ import { updateNode } from '../../domain/nodes'
 import type { NodeRoleHookEvent } from '../../annealer/role-hooks'
 import type { AdminKeyPair } from '../../jigs/ssh/admin-keys'
 import type { HostKeyPins } from '../../jigs/ssh/host-key-pins'
-import { connectToNode } from '../../jigs/ssh/ssh-exec'
+import { connectToNode, type SshConnection } from '../../jigs/ssh/ssh-exec'
 import type { Logger } from '../../base/log'
+import type { NodePowerControl } from '../bmc/power-manager'
 
 export const OS_INSTALL_ROLE = 'provisioner-os-install'
 export const OS_IMAGE = { name: 'debian-12', path: 'os/debian-12-amd64.tar.zst' } as const
@@ -51,6 +52,8 @@ export interface OsInstallDeps {
   readonly addressesOf: (nodeId: number) => Promise<string[]>
   readonly logger: Logger
   readonly connectTimeoutMs?: number
+  /** Reboots through the node's BMC (PXE once, power cycle) where it has one (DESIGN.md §9). */
+  readonly power?: NodePowerControl | undefined
 }
 
 /** The `on_active` hook: after a run that installed the OS, boot the node from its disk. */
@@ -67,20 +70,41 @@ export async function rebootIntoInstalledOs(event: NodeRoleHookEvent, ctx: Domai
     { nodeId: node.id, name: node.name, addresses: await deps.addressesOf(node.id) },
     { keyPair: deps.keyPair, pins: deps.pins, readyTimeoutMs: deps.connectTimeoutMs ?? 10_000 }
   )
-  if (!connected.connection) {
-    const why = connected.failures.map((f) => `${f.address}: ${f.message}`).join('; ')
-    log.error({ failures: why }, 'OS installed but the node could not be reached to reboot it: power-cycle it (it boots from its disk)')
-    return
-  }
   try {
     // The installed OS makes its own host key: the discovery image's pin must not refuse it.
-    await deps.pins.forget(node.id)
+    if (connected.connection) await deps.pins.forget(node.id)
+    if (deps.power && (await rebootThroughBmc(deps.power, node.id, connected.connection, log))) return
+    if (!connected.connection) {
+      const why = connected.failures.map((f) => `${f.address}: ${f.message}`).join('; ')
+      log.error({ failures: why }, 'OS installed but the node could not be reached to reboot it: power-cycle it (it boots from its disk)')
+      return
+    }
     const result = await connected.connection.exec(REBOOT_COMMAND, undefined, { timeoutMs: 15_000 })
     if (result.code !== 0) log.error({ code: result.code, stderr: result.stderr.trim() }, 'the reboot command failed: power-cycle the node')
     else log.info({ address: connected.connection.address }, 'OS installed: rebooting the node into it')
   } catch (err) {
     log.error({ err }, 'the reboot command failed: power-cycle the node')
   } finally {
-    await connected.connection.close()
+    await connected.connection?.close()
   }
+}
+
+/**
+ * The reboot through the node's BMC: the disk flushed first over SSH when the node answers (a power
+ * cycle is a cut), then PXE once (the bootenv is `local` now: the boot script sends it to its disk)
+ * and a power cycle. False when the node has no usable BMC or the BMC failed: the SSH reboot follows.
+ */
+async function rebootThroughBmc(power: NodePowerControl, nodeId: number, connection: SshConnection | undefined, log: Logger): Promise<boolean> {
+  if (connection) {
+    const synced = await connection.exec('sync', undefined, { timeoutMs: 30_000 }).catch(() => undefined)
+    if (synced?.code !== 0) log.warn('sync before the BMC power cycle failed: rebooting anyway')
+  }
+  const result = await power.rebootThroughBmc(nodeId)
+  if (!result) return false
+  if (result.ok) {
+    log.info({ ms: result.ms }, 'OS installed: rebooting the node into it through its BMC (PXE once, power cycle)')
+    return true
+  }
+  log.warn({ error: result.error?.message }, 'the reboot through the BMC failed: rebooting over SSH instead')
+  return false
 }

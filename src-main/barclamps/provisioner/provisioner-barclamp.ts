@@ -43,10 +43,11 @@ export const provisionerBarclamp: BarclampModule = {
       keyPair: app.adminKeys,
       pins: app.hostKeys,
       addressesOf: (nodeId: number) => adminAddressesOf(app.domain.db, nodeId),
-      logger: app.logger.child({ subsystem: 'provisioner' })
+      logger: app.logger.child({ subsystem: 'provisioner' }),
+      power: app.power
     }
     store.add(app.hooks.register(OS_INSTALL_ROLE, { on_active: (event, ctx) => rebootIntoInstalledOs(event, ctx, deps) }))
-    store.add(app.bootRoutes.add(...bootScriptRoutes(app.domain, publicKey), ...nodeApiRoutes(app.domain, publicKey, undefined, app.bootRecorder)))
+    store.add(app.bootRoutes.add(...bootScriptRoutes(app.domain, publicKey), ...nodeApiRoutes(app.domain, publicKey, undefined, app.bootRecorder, app.power)))
     return store
   }
 }

@@ -9,6 +9,7 @@ import { nodeLastSeenMigration } from './0005-node-last-seen'
 import { nodeSecretsMigration } from './0006-node-secrets'
 import { bootEventsMigration } from './0007-boot-events'
 import { bootPacketsMigration } from './0008-boot-packets'
+import { nodeBmcsMigration } from './0009-node-bmcs'
 
 export function migrationProvider(kind: StoreKind): MigrationProvider {
   return {
@@ -21,7 +22,8 @@ export function migrationProvider(kind: StoreKind): MigrationProvider {
         '0005-node-last-seen': nodeLastSeenMigration(),
         '0006-node-secrets': nodeSecretsMigration(),
         '0007-boot-events': bootEventsMigration(kind),
-        '0008-boot-packets': bootPacketsMigration(kind)
+        '0008-boot-packets': bootPacketsMigration(kind),
+        '0009-node-bmcs': nodeBmcsMigration()
       }
     }
   }
