@@ -75,7 +75,11 @@ export function BootPanel({ nodeId, nodeName, progress, onClose }: Props) {
   const section = useRef<HTMLElement>(null)
   const list = useRef<HTMLDivElement>(null)
 
-  useEffect(() => section.current?.scrollIntoView({ block: 'nearest' }), [nodeId])
+  // A block body: Chromium's scrollIntoView now returns a promise, which React would take for the
+  // effect's cleanup and call on unmount (the page then goes blank).
+  useEffect(() => {
+    section.current?.scrollIntoView({ block: 'nearest' })
+  }, [nodeId])
   useEffect(() => {
     if (evidence) list.current?.querySelector('.boot-event.evidence')?.scrollIntoView({ block: 'nearest' })
   }, [evidence])

@@ -1,8 +1,9 @@
-// One node: alive (the framework's view), available (the administrator's switch), bootenv,
-// addresses, inventory and when it last changed.
+// One node: selected or not (for bulk power), alive (the framework's view), its power state,
+// available (the administrator's switch), bootenv, addresses, inventory and when it last changed.
 import { useState } from 'react'
-import type { BootProgress, Node } from '../../../src-main/model'
+import type { BootProgress, Node, NodePower } from '../../../src-main/model'
 import { BootProgressSteps } from '../boot/BootProgressSteps'
+import { PowerCell } from '../power/PowerCell'
 import { formatAgo } from '../time-format'
 
 export type NodeWithAddresses = Node & { readonly addresses: readonly { network: string; family: 4 | 6; address: string }[] }
@@ -17,6 +18,10 @@ interface Props {
   /** Its boot timeline is the one open below the table. */
   readonly opened?: boolean
   readonly onOpen?: () => void
+  readonly selected?: boolean
+  readonly onSelect?: (selected: boolean) => void
+  /** Its power state: undefined while not loaded, null when it has no BMC. */
+  readonly power?: NodePower | null | undefined
 }
 
 function Inventory({ discovery }: { discovery: Node['discovery'] }) {
@@ -33,14 +38,17 @@ function Inventory({ discovery }: { discovery: Node['discovery'] }) {
   )
 }
 
-export function NodeRow({ node, busy, onUpdate, onDelete, progress, opened = false, onOpen }: Props) {
+export function NodeRow({ node, busy, onUpdate, onDelete, progress, opened = false, onOpen, selected = false, onSelect, power }: Props) {
   const [bootenv, setBootenv] = useState(node.bootenv)
   const [confirming, setConfirming] = useState(false)
   return (
     <tr data-testid={`node-${node.name}`} className={opened ? 'node-opened' : undefined}>
+      <td className="select-cell">
+        <input type="checkbox" aria-label={`Select ${node.name}`} checked={selected} disabled={!onSelect} onChange={(e) => onSelect?.(e.target.checked)} />
+      </td>
       <td>
         {onOpen ? (
-          <button type="button" className="node-open" aria-expanded={opened} title={`Show the boot timeline of ${node.name}`} onClick={onOpen}>
+          <button type="button" className="node-open" aria-expanded={opened} title={`Show the BMC and the boot timeline of ${node.name}`} onClick={onOpen}>
             {node.name}
           </button>
         ) : (
@@ -51,6 +59,7 @@ export function NodeRow({ node, busy, onUpdate, onDelete, progress, opened = fal
         <span className={node.alive ? 'alive' : 'dead'}>{node.alive ? 'alive' : 'dead'}</span>
         {node.admin && <span className="tag">admin</span>}
       </td>
+      <PowerCell power={power} nodeName={node.name} />
       <td>
         <button
           type="button"

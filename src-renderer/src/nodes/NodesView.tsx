@@ -1,11 +1,14 @@
-// The nodes: their flags, bootenv, addresses and inventory; switch availability, set the bootenv,
-// add and delete nodes. Every refusal is shown in the API's words.
+// The nodes: their flags, power, bootenv, addresses and inventory; switch availability, set the
+// bootenv, add and delete nodes, power on a selection. Every refusal is shown in the API's words.
 import { useState, type FormEvent } from 'react'
 import { BootPanel } from '../boot/BootPanel'
 import { useBootProgress } from '../boot/use-boot-progress'
 import { ErrorAlert } from '../errors/ErrorAlert'
 import { errorText } from '../errors/error-text'
 import { useClient } from '../live/LiveContext'
+import { BmcPanel } from '../power/BmcPanel'
+import { BulkPower } from '../power/BulkPower'
+import { usePowerStates } from '../power/use-power-states'
 import { NodeRow, type NodeWithAddresses } from './NodeRow'
 import './nodes.css'
 
@@ -22,6 +25,17 @@ export function NodesView({ nodes, onChanged }: Props) {
   const [alive, setAlive] = useState(true)
   const [openId, setOpenId] = useState<number | null>(null)
   const progress = useBootProgress()
+  const power = usePowerStates()
+  const [selectedIds, setSelectedIds] = useState<ReadonlySet<number>>(new Set())
+  const selected = nodes.filter((n) => selectedIds.has(n.id))
+  const allSelected = nodes.length > 0 && selected.length === nodes.length
+  const select = (id: number, on: boolean): void =>
+    setSelectedIds((ids) => {
+      const next = new Set(ids)
+      if (on) next.add(id)
+      else next.delete(id)
+      return next
+    })
   const opened = nodes.find((n) => n.id === openId) ?? null
 
   const act = async (id: number | null, work: () => Promise<unknown>, what: string): Promise<void> => {
@@ -62,6 +76,7 @@ export function NodesView({ nodes, onChanged }: Props) {
         </form>
       </div>
       <ErrorAlert messages={error ? [error] : []} onDismiss={() => setError(null)} />
+      <BulkPower selected={selected} onDone={power.refresh} />
       <datalist id="bootenvs">
         <option value="discovery" />
         <option value="local" />
@@ -71,8 +86,21 @@ export function NodesView({ nodes, onChanged }: Props) {
         <table data-testid="nodes" aria-labelledby="nodes-title">
           <thead>
             <tr>
+              <th className="select-cell">
+                <input
+                  type="checkbox"
+                  aria-label="Select all nodes"
+                  checked={allSelected}
+                  ref={(box) => {
+                    if (box) box.indeterminate = selected.length > 0 && !allSelected
+                  }}
+                  disabled={nodes.length === 0}
+                  onChange={(e) => setSelectedIds(e.target.checked ? new Set(nodes.map((n) => n.id)) : new Set())}
+                />
+              </th>
               <th>Name</th>
               <th>Alive</th>
+              <th title="As the node's BMC last told">Power</th>
               <th>Available</th>
               <th>Bootenv</th>
               <th>Addresses</th>
@@ -95,6 +123,9 @@ export function NodesView({ nodes, onChanged }: Props) {
                 progress={progress.byNode.get(n.id)}
                 opened={openId === n.id}
                 onOpen={() => setOpenId((id) => (id === n.id ? null : n.id))}
+                selected={selectedIds.has(n.id)}
+                onSelect={(on) => select(n.id, on)}
+                power={power.byNode ? (power.byNode.get(n.id) ?? null) : undefined}
               />
             ))}
           </tbody>
@@ -106,6 +137,12 @@ export function NodesView({ nodes, onChanged }: Props) {
           Boot progress is not shown: {progress.error}
         </p>
       )}
+      {power.error && (
+        <p className="hint power-error" data-testid="power-error-hint">
+          Power states are not shown: {power.error}
+        </p>
+      )}
+      {opened && <BmcPanel key={`bmc-${opened.id}`} nodeId={opened.id} nodeName={opened.name} power={power.byNode?.get(opened.id)} onPowerChanged={power.refresh} />}
       {opened && <BootPanel key={opened.id} nodeId={opened.id} nodeName={opened.name} progress={progress.byNode.get(opened.id)} onClose={() => setOpenId(null)} />}
     </main>
   )
