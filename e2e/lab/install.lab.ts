@@ -2,6 +2,9 @@
 // provisioner-os-install in a new deployment and committed; each installs Debian 12 from the
 // image, is set to boot `local` and marked not alive, reboots from its disk, reports alive, and
 // gets its roles re-run. Then SSH with the admin key shows Debian 12 and the hostname it was given.
+// The BIOS VM sits behind a real BMC (ipmi_sim, lab-bmc.ts) and starts off: the operator enrolls it
+// by its BMC and commits, the commit powers it on through the BMC (PXE once), its registration
+// claims the enrolled node, and its install's reboot goes through the BMC (PXE once, power cycle).
 // Writes bench/results/lab.json.
 import { spawnSync } from 'node:child_process'
 import { mkdir, writeFile } from 'node:fs/promises'
@@ -11,6 +14,7 @@ import { messageOf } from '../../src-main/base/error-message'
 import {
   discover,
   firmwares,
+  isBmcVm,
   RESULTS,
   ROOT,
   seconds,
@@ -27,6 +31,7 @@ import {
 } from './lab-discovery'
 import type { BootEvent, BootPcap, BootProgress } from '../../src-main/model'
 import type { LabVm } from './lab-vm'
+import type { BmcVm } from './lab-bmc'
 
 const ARTIFACTS = join(ROOT, 'test-results', 'lab', 'install')
 const INSTALL_ROLE = 'provisioner-os-install'
@@ -59,6 +64,42 @@ interface InstallResult extends NodeResult {
   pcap?: string
   /** The node's boot timeline as GET /api/v2/boot-events returns it (newest first). */
   timeline?: BootEvent[]
+  /** Behind a BMC: seconds from the lab's start (the BMC up, the VM off) to the commit's power-on through it. */
+  powered_on_by_bmc_seconds?: number
+  /** Behind a BMC: the install's reboot, when the BMC powered the VM on again after its power cycle. */
+  rebooted_by_bmc_seconds?: number
+  /** Behind a BMC: what the BMC asked of the chassis, in order (boot pxe, power 1, ...). */
+  bmc_chassis?: string[]
+}
+
+interface PowerResult {
+  readonly ok: boolean
+  readonly state?: 'on' | 'off'
+  readonly error?: { readonly kind: string; readonly message: string }
+}
+
+/** The product's reading of the node's power and ipmitool's (run by hand against the same BMC) agree. */
+async function expectPowerAgrees(current: Lab, vm: BmcVm, nodeId: number, state: 'on' | 'off'): Promise<void> {
+  const read = await current.app.post<PowerResult>(`/api/v2/nodes/${nodeId}/power`, { action: 'status' })
+  expect(read, `${vm.name}: the product's power reading`).toMatchObject({ ok: true, state })
+  expect(await vm.powerState(), `${vm.name}: ipmitool's power reading`).toBe(state)
+}
+
+/**
+ * The operator's part for a machine that is off: a node enrolled by its BMC, the install role bound
+ * in a deployment of its own, committed (which powers it on through the BMC).
+ */
+async function enrollAndCommit(current: Lab, vm: BmcVm): Promise<{ node: ApiNode; noderoleId: number }> {
+  const api = current.app
+  const admin = (await api.get<Array<ApiNode & { admin: boolean }>>('/api/v2/nodes')).find((n) => n.admin)
+  const domain = admin?.name.split('.').slice(1).join('.') ?? 'lab.test'
+  const node = await api.post<ApiNode>('/api/v2/nodes', { name: `rack-u1.${domain}`, alive: false })
+  await api.put(`/api/v2/nodes/${node.id}/bmc`, { protocol: 'ipmi', address: vm.bmc.address, port: vm.bmc.port, username: vm.bmc.user, password: vm.bmc.password })
+  await expectPowerAgrees(current, vm, node.id, 'off')
+  const deployment = await api.post<{ id: number }>('/api/v2/deployments', { name: 'lab-bmc' })
+  const nr = await api.post<ApiNodeRole>('/api/v2/noderoles', { deployment_id: deployment.id, node_id: node.id, role: INSTALL_ROLE })
+  await api.post(`/api/v2/deployments/${deployment.id}/commit`, {})
+  return { node, noderoleId: nr.id }
 }
 
 let lab: Lab | undefined
@@ -159,6 +200,28 @@ async function flightRecord(current: Lab, vm: LabVm, result: InstallResult, node
   expect(read.stdout, `${vm.name}: the pcap's HTTP boot`).toMatch(/\.8702: Flags \[P\.\]/)
 }
 
+/**
+ * The BMC's part in one machine's life: the commit's power-on (PXE once first), the install's reboot
+ * (PXE once, then a power cycle: off and on), and the product's power reading agreeing with ipmitool.
+ */
+async function bmcRecord(current: Lab, vm: BmcVm, result: InstallResult, nodeId: number): Promise<void> {
+  const chassis = await vm.chassisLog()
+  result.bmc_chassis = chassis
+  const first = vm.powerOns[0]
+  const second = vm.powerOns[1]
+  expect(first, `${vm.name}: the BMC powered the VM on`).toBeDefined()
+  result.powered_on_by_bmc_seconds = Number((((first ?? 0) - vm.startedAt) / 1000).toFixed(2))
+  expect(second, `${vm.name}: the install's reboot powered the VM on again through the BMC`).toBeDefined()
+  result.rebooted_by_bmc_seconds = Number((((second ?? 0) - vm.startedAt) / 1000).toFixed(2))
+  // commit: boot pxe, power 1; the install's reboot: boot pxe, power 0, power 1.
+  const firstOn = chassis.indexOf('power 1')
+  expect(chassis.slice(0, firstOn).includes('boot pxe'), `${vm.name}: PXE once before the commit's power-on: ${chassis.join(', ')}`).toBe(true)
+  const rest = chassis.slice(firstOn + 1)
+  expect(rest, `${vm.name}: the reboot through the BMC`).toEqual(expect.arrayContaining(['boot pxe', 'power 0', 'power 1']))
+  expect(rest.indexOf('boot pxe')).toBeLessThan(rest.indexOf('power 0'))
+  await expectPowerAgrees(current, vm, nodeId, 'on')
+}
+
 describe('lab: discovery, then a Debian install on real VMs', () => {
   beforeAll(async () => {
     lab = await startLab(ARTIFACTS, ['discovery/vmlinuz', 'discovery/initrd.img', 'undionly.kpxe', 'ipxe.efi', 'os/debian-12-amd64.tar.zst'])
@@ -169,38 +232,62 @@ describe('lab: discovery, then a Debian install on real VMs', () => {
   test(`VMs (${firmwares.join(', ')}) are discovered, install Debian 12, boot it from disk and are managed again`, async () => {
     const started = performance.now()
     const current = lab as Lab
-    const results: InstallResult[] = await startVms(current, 1536)
+    const bmcFirmware = firmwares.includes('bios') ? 'bios' : undefined
+    const results: InstallResult[] = await startVms(current, 1536, bmcFirmware)
     const fail = (i: number, err: unknown): void => {
       const r = results[i] as InstallResult
       r.error ??= messageOf(err)
     }
-    const discovered = await Promise.allSettled(current.vms.map((vm, i) => discover(current, vm, results[i] as InstallResult, watchdog(vm))))
-    discovered.forEach((o, i) => o.status === 'rejected' && fail(i, o.reason))
-
-    const nodes = discovered.map((o) => (o.status === 'fulfilled' ? o.value : undefined))
-    if (nodes.some((n) => n !== undefined)) {
+    const bmcIndex = current.vms.findIndex(isBmcVm)
+    // The machine behind the BMC, on its own: enrolled and committed (which powers it on), then
+    // discovered (its registration claims the enrolled node), installed, rebooted through the BMC.
+    const bmcFlow = async (vm: BmcVm, result: InstallResult): Promise<void> => {
+      const enrolled = await enrollAndCommit(current, vm)
+      const node = await discover(current, vm, result, watchdog(vm), { name: enrolled.node.name, committedRoles: [INSTALL_ROLE] })
+      expect(node.id, 'the registration claimed the node enrolled by its BMC').toBe(enrolled.node.id)
+      await install(current, vm, result, node, enrolled.noderoleId, watchdog(vm, INSTALLED_BOOT_FAILURE))
+      await flightRecord(current, vm, result, node.id)
+      await bmcRecord(current, vm, result, node.id)
+    }
+    // The others: discovered, then bound together in one deployment and committed.
+    const othersFlow = async (): Promise<void> => {
+      const others = current.vms.map((vm, i) => ({ vm, i })).filter(({ i }) => i !== bmcIndex)
+      const discovered = await Promise.allSettled(others.map(({ vm, i }) => discover(current, vm, results[i] as InstallResult, watchdog(vm))))
+      discovered.forEach((o, k) => o.status === 'rejected' && fail(others[k]?.i ?? -1, o.reason))
+      const nodes = discovered.map((o) => (o.status === 'fulfilled' ? o.value : undefined))
+      if (!nodes.some((n) => n !== undefined)) return
       // The operator's part: a deployment, the install role bound to each discovered node, commit.
       const deployment = await current.app.post<{ id: number; state: string }>('/api/v2/deployments', { name: 'lab-install' })
       expect(deployment.state).toBe('proposed')
       const bound = new Map<number, number>()
-      for (const [i, node] of nodes.entries()) {
+      for (const [k, node] of nodes.entries()) {
         if (!node) continue
         const nr = await current.app.post<ApiNodeRole>('/api/v2/noderoles', { deployment_id: deployment.id, node_id: node.id, role: INSTALL_ROLE })
         expect(nr.state).toBe('proposed')
-        bound.set(i, nr.id)
+        bound.set(k, nr.id)
       }
       const committed = await current.app.post<{ state: string }>(`/api/v2/deployments/${deployment.id}/commit`, {})
       expect(committed.state).not.toBe('proposed')
       const installs = await Promise.allSettled(
-        current.vms.map(async (vm, i) => {
-          const node = nodes[i]
-          const noderoleId = bound.get(i)
+        others.map(async ({ vm, i }, k) => {
+          const node = nodes[k]
+          const noderoleId = bound.get(k)
           if (!node || noderoleId === undefined) return
           await install(current, vm, results[i] as InstallResult, node, noderoleId, watchdog(vm, INSTALLED_BOOT_FAILURE))
           await flightRecord(current, vm, results[i] as InstallResult, node.id)
         })
       )
-      installs.forEach((o, i) => o.status === 'rejected' && fail(i, o.reason))
+      installs.forEach((o, k) => o.status === 'rejected' && fail(others[k]?.i ?? -1, o.reason))
+    }
+    const bmcVm = current.vms[bmcIndex]
+    const flows = await Promise.allSettled([bmcVm && isBmcVm(bmcVm) ? bmcFlow(bmcVm, results[bmcIndex] as InstallResult) : Promise.resolve(), othersFlow()])
+    if (flows[0].status === 'rejected') fail(bmcIndex, flows[0].reason)
+    if (flows[1].status === 'rejected') for (const i of results.keys()) if (i !== bmcIndex) fail(i, flows[1].reason)
+    for (const [i, vm] of current.vms.entries()) {
+      const r = results[i] as InstallResult
+      if (isBmcVm(vm) && r.powered_on_by_bmc_seconds === undefined && vm.powerOns[0] !== undefined) {
+        r.powered_on_by_bmc_seconds = Number(((vm.powerOns[0] - vm.startedAt) / 1000).toFixed(2))
+      }
     }
 
     const report = {

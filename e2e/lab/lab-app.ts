@@ -15,6 +15,7 @@ export interface LabApp {
   get<T>(path: string): Promise<T>
   /** POST a JSON body to an operator API path and parse the JSON answer; throws on a non-2xx answer. */
   post<T>(path: string, body: unknown): Promise<T>
+  put<T>(path: string, body: unknown): Promise<T>
   /** SIGTERM, SIGKILL after 5 s, wait for exit. Idempotent. */
   stop(): Promise<void>
 }
@@ -82,9 +83,9 @@ export async function startLabApp(o: LabAppOptions): Promise<LabApp> {
     throw new Error(`crowbar serve printed "${printed}", not a URL with #token=`)
   }
   const [, url, token] = parsed
-  const request = async <T>(method: 'GET' | 'POST', path: string, payload?: unknown): Promise<T> => {
+  const request = async <T>(method: 'GET' | 'POST' | 'PUT', path: string, payload?: unknown): Promise<T> => {
     const args = ['-sS', '--max-time', '10', '-w', '\n%{http_code}', '-H', `Authorization: Bearer ${token}`]
-    if (method === 'POST') args.push('-X', 'POST', '-H', 'Content-Type: application/json', '--data-binary', JSON.stringify(payload ?? {}))
+    if (method !== 'GET') args.push('-X', method, '-H', 'Content-Type: application/json', '--data-binary', JSON.stringify(payload ?? {}))
     const r = await o.network.exec('curl', [...args, `${url}${path}`], 15_000)
     const body = r.stdout.replace(/\n(\d{3})$/, '')
     const status = Number(/\n(\d{3})$/.exec(r.stdout)?.[1] ?? 0)
@@ -93,7 +94,8 @@ export async function startLabApp(o: LabAppOptions): Promise<LabApp> {
   }
   const get = <T>(path: string): Promise<T> => request<T>('GET', path)
   const post = <T>(path: string, payload: unknown): Promise<T> => request<T>('POST', path, payload)
-  return { url, pid, dataDir: o.dataDir, get, post, stop }
+  const put = <T>(path: string, payload: unknown): Promise<T> => request<T>('PUT', path, payload)
+  return { url, pid, dataDir: o.dataDir, get, post, put, stop }
 }
 
 function signal(pid: number, name: NodeJS.Signals): void {

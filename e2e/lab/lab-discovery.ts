@@ -10,7 +10,8 @@ import { expect } from 'vitest'
 import { messageOf } from '../../src-main/base/error-message'
 import { startLabApp, type LabApp } from './lab-app'
 import { createLabNetwork, removeStaleLabNamespaces, type LabNetwork } from './lab-network'
-import { FIRMWARES, formatSerial, startVm, type Firmware, type LabVm } from './lab-vm'
+import { FIRMWARES, formatSerial, startVm, type Firmware, type LabVm, type VmOptions } from './lab-vm'
+import { startBmcVm, type BmcVm } from './lab-bmc'
 import { captureWire, type WireCapture } from './lab-wire'
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
@@ -117,6 +118,8 @@ async function checkPrerequisites(images: readonly string[]): Promise<void> {
     ['/usr/bin/tcpdump', 'tcpdump'],
     ['/usr/bin/ssh', 'openssh-client'],
     ['/usr/bin/curl', 'curl'],
+    ['/usr/bin/ipmi_sim', 'openipmi'],
+    ['/usr/bin/ipmitool', 'ipmitool'],
     ['/dev/net/tun', 'the tun driver (modprobe tun)']
   ]
   if (firmwares.some((f) => f !== 'bios')) needs.push(['/usr/share/OVMF/OVMF_CODE_4M.fd', 'ovmf'])
@@ -165,12 +168,18 @@ export async function stopLab(): Promise<void> {
   process.off('SIGTERM', onSignal)
 }
 
-/** One VM per firmware, started together, each on its tap with an empty disk. */
-export async function startVms(lab: Lab, memoryMiB?: number): Promise<NodeResult[]> {
+/** The lab BMC's address: on the lab namespace's `lo`, above the layout's DHCP range (lab-bmc.ts). */
+export const LAB_BMC_ADDRESS = '198.18.50.241'
+
+/**
+ * One VM per firmware, started together, each on its tap with an empty disk. The VM of
+ * `bmcFirmware` (if any) is put behind a BMC (lab-bmc.ts) and stays off until the BMC powers it on.
+ */
+export async function startVms(lab: Lab, memoryMiB?: number, bmcFirmware?: Firmware): Promise<NodeResult[]> {
   const results: NodeResult[] = []
   for (const [i, firmware] of firmwares.entries()) {
     const mac = `52:54:00:c8:00:${(i + 1).toString(16).padStart(2, '0')}`
-    const vm = await startVm({
+    const options: VmOptions = {
       name: `${firmware}-vm`,
       firmware,
       nic,
@@ -180,11 +189,16 @@ export async function startVms(lab: Lab, memoryMiB?: number): Promise<NodeResult
       dir: lab.workDir,
       serialPath: join(lab.artifacts, `${firmware}-vm.serial.log`),
       ...(memoryMiB ? { memoryMiB } : {})
-    })
+    }
+    const vm = firmware === bmcFirmware ? await startBmcVm({ ...options, bmcAddress: LAB_BMC_ADDRESS }) : await startVm(options)
     lab.vms.push(vm)
     results.push({ firmware, mac })
   }
   return results
+}
+
+export function isBmcVm(vm: LabVm): vm is BmcVm {
+  return 'bmc' in vm
 }
 
 export function seconds(vm: LabVm, epochMs?: number): number {
@@ -234,8 +248,18 @@ export function sshArgs(lab: Lab, address: string, command: string): string[] {
   return ['-i', lab.keyPath, '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'BatchMode=yes', '-o', 'ConnectTimeout=5', '-o', 'LogLevel=ERROR', `root@${address}`, command]
 }
 
-/** One VM from power-on to discovery: DHCP, registration, SSH with the admin key, every noderole active. */
-export async function discover(lab: Lab, vm: LabVm, result: NodeResult, waitFor: WaitFor): Promise<ApiNode> {
+/** A node the operator enrolled by its BMC before it booted: its name, and the roles already committed for it. */
+export interface Enrolled {
+  readonly name: string
+  /** Roles bound and committed before discovery (they run once it registers): not waited for here. */
+  readonly committedRoles: readonly string[]
+}
+
+/**
+ * One VM from power-on to discovery: DHCP, registration, SSH with the admin key, every noderole
+ * active. `enrolled`: the machine's registration claims that node instead of making one.
+ */
+export async function discover(lab: Lab, vm: LabVm, result: NodeResult, waitFor: WaitFor, enrolled?: Enrolled): Promise<ApiNode> {
   const { mac } = vm
   const { app: api, wire: capture, network } = lab
   const ack = await waitFor(`${vm.name}: a DHCP ACK for ${mac}`, DHCP_TIMEOUT_MS, () => capture.acks.find((a) => a.mac === mac))
@@ -248,7 +272,7 @@ export async function discover(lab: Lab, vm: LabVm, result: NodeResult, waitFor:
   result.discovered_seconds = seconds(vm)
   result.node_id = node.id
   result.name = node.name
-  expect(node.name).toBe(`d${mac.replaceAll(':', '-')}.${node.name.split('.').slice(1).join('.')}`)
+  expect(node.name).toBe(enrolled?.name ?? `d${mac.replaceAll(':', '-')}.${node.name.split('.').slice(1).join('.')}`)
   expect(node.bootenv).toBe('discovery')
   expect(node.discovery.cpus).toBeGreaterThanOrEqual(1)
   expect(node.discovery.memory_mb).toBeGreaterThan(512)
@@ -276,7 +300,7 @@ export async function discover(lab: Lab, vm: LabVm, result: NodeResult, waitFor:
 
   await waitFor(`${vm.name}: node ${node.name} alive with every noderole active`, ROLES_TIMEOUT_MS, async () => {
     const [now, noderoles] = await Promise.all([api.get<ApiNode>(`/api/v2/nodes/${node.id}`), api.get<ApiNodeRole[]>('/api/v2/noderoles')])
-    const mine = noderoles.filter((nr) => nr.node_id === node.id)
+    const mine = noderoles.filter((nr) => nr.node_id === node.id && !enrolled?.committedRoles.includes(nr.role))
     return now.alive && mine.length > 0 && mine.every((nr) => nr.state === 'active') ? mine : undefined
   })
   result.roles_active_seconds = seconds(vm)

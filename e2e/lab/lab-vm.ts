@@ -52,10 +52,14 @@ export interface LabVm {
   readonly pid: number
 }
 
-function qemuArgs(o: VmOptions, disk: string, vars: string): string[] {
+/**
+ * The VM's qemu command line. `serial` is qemu's -serial backend: `stdio` for a VM that is the
+ * test's child, `chardev:ID` (with that chardev defined by the caller) for one started by a BMC.
+ */
+export function qemuArgs(o: VmOptions, disk: string, vars: string, serial = 'stdio'): string[] {
   const args = ['-name', o.name, '-accel', 'tcg', '-m', String(o.memoryMiB ?? 1024), '-smp', '1']
-  // -nographic puts SeaBIOS and iPXE on the serial port too; the monitor is off, the serial is stdio.
-  args.push('-nographic', '-monitor', 'none', '-serial', 'stdio')
+  // -nographic puts SeaBIOS and iPXE on the serial port too; the monitor is off.
+  args.push('-nographic', '-monitor', 'none', '-serial', serial)
   if (o.firmware !== 'bios') {
     args.push('-machine', 'q35')
     args.push('-drive', `if=pflash,format=raw,readonly=on,file=${OVMF_CODE}`, '-drive', `if=pflash,format=raw,file=${vars}`)
@@ -73,18 +77,95 @@ function qemuArgs(o: VmOptions, disk: string, vars: string): string[] {
   return args
 }
 
-export async function startVm(o: VmOptions): Promise<LabVm> {
+/** The disk (created once: it outlives power cycles) and, for UEFI, the VM's own OVMF variables. */
+export async function createVmDisk(o: VmOptions): Promise<{ disk: string; vars: string }> {
   const disk = join(o.dir, `${o.name}.qcow2`)
   const vars = join(o.dir, `${o.name}.OVMF_VARS.fd`)
-  const { serialPath } = o
   const made = await run('qemu-img', ['create', '-q', '-f', 'qcow2', disk, '8G'])
   if (made.code !== 0) throw new Error(`qemu-img create failed: ${made.stderr.trim()} (apt-get install qemu-utils)`)
   if (o.firmware !== 'bios') await copyFile(OVMF_VARS, vars)
+  return { disk, vars }
+}
 
-  const lines: SerialLine[] = []
-  const waiters = new Set<() => void>()
+/**
+ * A VM console's lines as they arrive, each with its seconds since `startedAt`. Lines end in \r\n
+ * or \n; firmware writes escape sequences and lone \r for progress bars.
+ */
+export class ConsoleLines {
+  readonly lines: SerialLine[] = []
+  private partial = ''
+  private ended: string | null = null
+  private readonly waiters = new Set<() => void>()
+
+  constructor(
+    private readonly name: string,
+    private readonly startedAt: number
+  ) {}
+
+  write(chunk: Buffer): void {
+    this.partial += chunk.toString('latin1')
+    let nl = this.partial.indexOf('\n')
+    while (nl >= 0) {
+      const raw = this.partial.slice(0, nl)
+      this.partial = this.partial.slice(nl + 1)
+      // eslint-disable-next-line no-control-regex -- stripping terminal escapes from a console
+      const text = raw.replace(/\x1b\[[0-9;?=]*[A-Za-z]/g, '').replace(/\r/g, '').trimEnd()
+      if (text !== '') this.lines.push({ seconds: (performance.now() - this.startedAt) / 1000, text })
+      nl = this.partial.indexOf('\n')
+    }
+    if (this.partial.length > 65_536) this.partial = this.partial.slice(-4_096)
+    this.wake()
+  }
+
+  /** A new stream begins (the VM was powered on again): an unfinished line of the last one is dropped. */
+  restart(): void {
+    this.partial = ''
+  }
+
+  /** No line will come any more (e.g. `qemu exited (code 0)`): pending and later waits reject with it. */
+  end(reason: string): void {
+    this.ended ??= reason
+    this.wake()
+  }
+
+  /** The first console line matching `pattern`; rejects after `timeoutMs` or once the console ended. */
+  waitForLine(pattern: RegExp, timeoutMs: number): Promise<SerialLine> {
+    const { lines, name } = this
+    return new Promise<SerialLine>((resolve, reject) => {
+      let checked = 0
+      const check = (): void => {
+        for (; checked < lines.length; checked++) {
+          const line = lines[checked] as SerialLine
+          if (pattern.test(line.text)) return finish(() => resolve(line))
+        }
+        if (this.ended) finish(() => reject(new Error(`${name}: ${this.ended} before a console line matched ${pattern}`)))
+      }
+      const timer = setTimeout(
+        () => finish(() => reject(new Error(`${name}: no console line matched ${pattern} within ${timeoutMs / 1000} s; last lines:\n${tail(lines)}`))),
+        timeoutMs
+      )
+      const finish = (then: () => void): void => {
+        clearTimeout(timer)
+        this.waiters.delete(check)
+        then()
+      }
+      this.waiters.add(check)
+      check()
+    })
+  }
+
+  private wake(): void {
+    for (const w of this.waiters) w()
+  }
+}
+
+export async function startVm(o: VmOptions): Promise<LabVm> {
+  const { serialPath } = o
+  const { disk, vars } = await createVmDisk(o)
+
   const startedAt = performance.now()
   const startedAtEpochMs = Date.now()
+  const serial = new ConsoleLines(o.name, startedAt)
   const child: ChildProcess = spawn('ip', ['netns', 'exec', o.namespace, 'qemu-system-x86_64', ...qemuArgs(o, disk, vars)], {
     stdio: ['ignore', 'pipe', 'pipe']
   })
@@ -94,52 +175,15 @@ export async function startVm(o: VmOptions): Promise<LabVm> {
   const exitedPromise = new Promise<void>((resolve) => {
     child.once('exit', (code, signal) => {
       exited = signal ? `signal ${signal}` : `code ${code}`
-      for (const w of waiters) w()
+      serial.end(`qemu exited (${exited})`)
       resolve()
     })
   })
-
-  // Lines end in \r\n or \n; firmware writes escape sequences and lone \r for progress bars.
-  let partial = ''
-  const onData = (chunk: Buffer): void => {
-    partial += chunk.toString('latin1')
-    let nl = partial.indexOf('\n')
-    while (nl >= 0) {
-      const raw = partial.slice(0, nl)
-      partial = partial.slice(nl + 1)
-      // eslint-disable-next-line no-control-regex -- stripping terminal escapes from a console
-      const text = raw.replace(/\x1b\[[0-9;?=]*[A-Za-z]/g, '').replace(/\r/g, '').trimEnd()
-      if (text !== '') lines.push({ seconds: (performance.now() - startedAt) / 1000, text })
-      nl = partial.indexOf('\n')
-    }
-    if (partial.length > 65_536) partial = partial.slice(-4_096)
-    for (const w of waiters) w()
-  }
+  const onData = (chunk: Buffer): void => serial.write(chunk)
   child.stdout?.on('data', onData)
   child.stderr?.on('data', onData)
-
-  const waitForLine = (pattern: RegExp, timeoutMs: number): Promise<SerialLine> =>
-    new Promise<SerialLine>((resolve, reject) => {
-      let checked = 0
-      const check = (): void => {
-        for (; checked < lines.length; checked++) {
-          const line = lines[checked] as SerialLine
-          if (pattern.test(line.text)) return finish(() => resolve(line))
-        }
-        if (exited) finish(() => reject(new Error(`${o.name}: qemu exited (${exited}) before a console line matched ${pattern}`)))
-      }
-      const timer = setTimeout(
-        () => finish(() => reject(new Error(`${o.name}: no console line matched ${pattern} within ${timeoutMs / 1000} s; last lines:\n${tail(lines)}`))),
-        timeoutMs
-      )
-      const finish = (then: () => void): void => {
-        clearTimeout(timer)
-        waiters.delete(check)
-        then()
-      }
-      waiters.add(check)
-      check()
-    })
+  const { lines } = serial
+  const waitForLine = (pattern: RegExp, timeoutMs: number): Promise<SerialLine> => serial.waitForLine(pattern, timeoutMs)
 
   let stopping: Promise<void> | undefined
   const stop = (): Promise<void> => {

@@ -1,7 +1,7 @@
 // For tests: OpenIPMI's ipmi_sim (Debian package `openipmi`) as a BMC serving IPMI 2.0 over LAN
 // inside a test namespace, its chassis wired to a shell script that keeps the power and boot device
 // in files, so a test can see what the BMC was told. Started and stopped by PID. Needs root.
-import type { ChildProcess } from 'node:child_process'
+import { execFile, type ChildProcess } from 'node:child_process'
 import { createSocket } from 'node:dgram'
 import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -64,27 +64,56 @@ set)
 esac
 `
 
-const EMULATOR_COMMANDS = `mc_setbmc 0x20
+/** The simulator's one management controller (the BMC at 0x20), for ipmi_sim's -f file. */
+export const IPMI_SIM_EMULATOR_COMMANDS = `mc_setbmc 0x20
 mc_add 0x20 0 no-device-sdrs 0x23 9 8 0x9f 0x1291 0xf02
 sel_enable 0x20 1000 0x0a
 mc_enable 0x20
 `
 
-function lanConf(o: { address: string; port: number; user: string; password: string; script: string }): string {
-  return `name "crowbartest"
-set_working_mc 0x20
-  startlan 1
-    addr ${o.address} ${o.port}
-    priv_limit admin
-    allowed_auths_callback none md2 md5 straight
-    allowed_auths_user none md2 md5 straight
-    allowed_auths_operator none md2 md5 straight
-    allowed_auths_admin none md2 md5 straight
-    guid a123456789abcdefa123456789abcdef
-  endlan
-  chassis_control "${o.script} 0x20"
-  user 2 true "${o.user}" "${o.password}" admin 10 none md2 md5 straight
-`
+export interface IpmiSimLanConf {
+  readonly name: string
+  readonly address: string
+  readonly port: number
+  readonly user: string
+  readonly password: string
+  /** The chassis_control program (it gets `0x20 get|set ...`). */
+  readonly chassisScript: string
+  /** More lines inside the LAN block (lan_config_program ...). */
+  readonly lanLines?: readonly string[]
+  /** More lines after it (serial 15 ... codec VM). */
+  readonly lines?: readonly string[]
+}
+
+/** ipmi_sim's lan.conf: IPMI 2.0 over LAN at address:port, user 2 an administrator (cipher suite 3 works). */
+export function ipmiSimLanConf(o: IpmiSimLanConf): string {
+  return [
+    `name "${o.name}"`,
+    'set_working_mc 0x20',
+    '  startlan 1',
+    `    addr ${o.address} ${o.port}`,
+    '    priv_limit admin',
+    '    allowed_auths_callback none md2 md5 straight',
+    '    allowed_auths_user none md2 md5 straight',
+    '    allowed_auths_operator none md2 md5 straight',
+    '    allowed_auths_admin none md2 md5 straight',
+    '    guid a123456789abcdefa123456789abcdef',
+    ...(o.lanLines ?? []).map((l) => `    ${l}`),
+    '  endlan',
+    `  chassis_control "${o.chassisScript} 0x20"`,
+    ...(o.lines ?? []).map((l) => `  ${l}`),
+    `  user 2 true "${o.user}" "${o.password}" admin 10 none md2 md5 straight`,
+    ''
+  ].join('\n')
+}
+
+/** ipmitool run by hand against a BMC (lanplus, cipher suite 3, the password in its environment), as an engineer checks a reading. */
+export function ipmitoolByHand(bmc: { readonly address: string; readonly port: number; readonly user: string; readonly password: string }, args: readonly string[], namespace?: string): Promise<string> {
+  const argv = ['-I', 'lanplus', '-C', '3', '-H', bmc.address, '-p', String(bmc.port), '-U', bmc.user, '-E', ...args]
+  const [file, fileArgs] = namespace ? ['ip', ['netns', 'exec', namespace, 'ipmitool', ...argv]] : ['ipmitool', argv]
+  return new Promise((resolve) => {
+    execFile(file, fileArgs, { env: { PATH: process.env.PATH, IPMI_PASSWORD: bmc.password }, timeout: 15_000, killSignal: 'SIGKILL' }, (_err, stdout) => resolve(String(stdout).trim()))
+  })
 }
 
 const READY_TRIES = 50
@@ -121,8 +150,8 @@ export async function startIpmiSim(options: IpmiSimOptions): Promise<IpmiSim> {
   await writeFile(script, CHASSIS_SCRIPT)
   await chmod(script, 0o755)
   await writeFile(join(dir, 'power'), '0\n')
-  await writeFile(join(dir, 'lan.conf'), lanConf({ address, port, user, password, script }), { mode: 0o600 })
-  await writeFile(join(dir, 'sim.emu'), EMULATOR_COMMANDS)
+  await writeFile(join(dir, 'lan.conf'), ipmiSimLanConf({ name: 'crowbartest', address, port, user, password, chassisScript: script }), { mode: 0o600 })
+  await writeFile(join(dir, 'sim.emu'), IPMI_SIM_EMULATOR_COMMANDS)
   const added = await run('ip', ['-n', link.namespace, 'addr', 'add', `${address}/24`, 'dev', link.peerIf])
   if (added.code !== 0 && !/exists/.test(added.stderr)) throw new Error(`cannot give ${link.peerIf} ${address}: ${added.stderr.trim()}`)
 

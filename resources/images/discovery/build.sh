@@ -7,13 +7,16 @@ require_tools dpkg-deb=dpkg cpio=cpio zstd=zstd readelf=binutils
 
 # --- What goes in -------------------------------------------------------------------------------
 # Programs copied into the initramfs with the libraries they need (busybox-static needs none).
-TOOL_PACKAGES=(busybox-static dropbear-bin fdisk e2fsprogs zstd)
-INITRD_PROGRAMS=(usr/sbin/dropbear usr/bin/dropbearkey sbin/sfdisk usr/sbin/sfdisk sbin/mke2fs usr/sbin/mke2fs usr/bin/zstd)
+# ipmitool reads the machine's BMC in band (/dev/ipmi0) for the registration.
+TOOL_PACKAGES=(busybox-static dropbear-bin fdisk e2fsprogs zstd ipmitool)
+INITRD_PROGRAMS=(usr/sbin/dropbear usr/bin/dropbearkey sbin/sfdisk usr/sbin/sfdisk sbin/mke2fs usr/sbin/mke2fs usr/bin/zstd usr/bin/ipmitool)
 # Modules the discovery image loads, each after its dependencies. Early: what registration needs
 # (NICs, disks, virtio-rng so the kernel's random pool is ready for dropbear's host key). Late,
 # after reporting alive: what an install mounts.
 MODULES_EARLY=(virtio_pci virtio_net e1000 virtio_rng virtio_blk virtio_scsi ahci sd_mod)
 MODULES_LATE=(crc32c_generic ext4 vfat nls_cp437 nls_ascii efivarfs)
+# Loaded just before registering, on their own: the BMC's system interface (KCS/SMIC/BT) and /dev/ipmi0.
+MODULES_BMC=(ipmi_msghandler ipmi_devintf ipmi_si)
 
 ensure_apt_lists
 kernel_package="$(apt-cache depends linux-image-amd64 2>/dev/null | sed -n 's/^ *Depends: \(linux-image-[0-9].*-amd64\)$/\1/p' | head -n1)"
@@ -104,7 +107,7 @@ for program in "${INITRD_PROGRAMS[@]}"; do
   cp -L "$PKGROOT/$program" "$dest"
   copy_libraries_of "$PKGROOT/$program"
 done
-for name in dropbear dropbearkey sfdisk mke2fs zstd; do
+for name in dropbear dropbearkey sfdisk mke2fs zstd ipmitool; do
   [ -x "$ROOT/usr/sbin/$name" ] || [ -x "$ROOT/usr/bin/$name" ] || die "$name is missing from its package (looked for ${INITRD_PROGRAMS[*]})"
 done
 ln -s mke2fs "$ROOT/usr/sbin/mkfs.ext4"
@@ -153,6 +156,7 @@ write_module_list() {
 }
 write_module_list modules.early "${MODULES_EARLY[@]}"
 write_module_list modules.late "${MODULES_LATE[@]}"
+write_module_list modules.bmc "${MODULES_BMC[@]}"
 cp "$MODDIR/modules.builtin" "$MODDIR/modules.order" "$ROOT/lib/modules/$KVER/"
 
 # Users, shells and the scripts.

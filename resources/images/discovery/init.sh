@@ -127,6 +127,44 @@ with_retries() {
   done
 }
 
+# The machine's BMC as `ipmitool lan print` shows it (stdin), as the registration's "bmc" object:
+# MAC (lower case), IP address (left out when 0.0.0.0 or unreadable) and its source, channel $1.
+# Only well-formed values get in: the text comes from firmware.
+bmc_json_of_lan_print() {
+  lan=$(cat)
+  bmc_mac=$(printf '%s\n' "$lan" | sed -n 's/^MAC Address *: *\([0-9A-Fa-f:]*\) *$/\1/p' | head -n1 | tr 'A-F' 'a-f')
+  bmc_ip=$(printf '%s\n' "$lan" | sed -n 's/^IP Address *: *\([0-9.]*\) *$/\1/p' | head -n1)
+  bmc_src=$(printf '%s\n' "$lan" | sed -n 's/^IP Address Source *: *\(.*\)$/\1/p' | head -n1 | tr -cd 'A-Za-z0-9 ' | cut -c1-32 | sed 's/ *$//')
+  fields="\"channel\":$1"
+  echo "$bmc_mac" | grep -qE '^([0-9a-f]{2}:){5}[0-9a-f]{2}$' && fields="\"mac\":\"$bmc_mac\",$fields"
+  if echo "$bmc_ip" | grep -qE '^[0-9]{1,3}(\.[0-9]{1,3}){3}$' && [ "$bmc_ip" != 0.0.0.0 ]; then
+    fields="$fields,\"address\":\"$bmc_ip\""
+  fi
+  [ -n "$bmc_src" ] && fields="$fields,\"ip_source\":\"$bmc_src\""
+  printf '{%s}' "$fields"
+}
+
+# The BMC, read in band over /dev/ipmi0. Bounded, and never in the way of registering: no BMC, or
+# one that does not answer, only leaves the "bmc" field out (or empty).
+BMC_CHANNEL=1
+bmc_field=""
+load_modules modules.bmc
+# ipmi_si stays loaded only when it found a system interface: only then is /dev/ipmi0 worth a wait.
+n=0
+while [ -d /sys/module/ipmi_si ] && [ ! -c /dev/ipmi0 ] && [ "$n" -lt 50 ]; do
+  sleep 0.1
+  n=$((n + 1))
+done
+if [ ! -c /dev/ipmi0 ]; then
+  log "no BMC seen (no /dev/ipmi0)"
+elif timeout 15 ipmitool lan print "$BMC_CHANNEL" >/run/bmc-lan.txt 2>/run/bmc-lan.err; then
+  bmc_field=",\"bmc\":$(bmc_json_of_lan_print "$BMC_CHANNEL" </run/bmc-lan.txt)"
+  log "BMC on channel $BMC_CHANNEL:${bmc_field#,\"bmc\":}"
+else
+  bmc_field=',"bmc":{}'
+  log "BMC at /dev/ipmi0 did not answer lan print $BMC_CHANNEL: $(head -c 200 /run/bmc-lan.err)"
+fi
+
 # Inventory: the boot MAC first (the node is named after it), then the others.
 macs="\"$MAC\""
 for name in $ifaces; do
@@ -145,7 +183,7 @@ for path in /sys/block/*; do
   if [ "$(cat "$path/removable" 2>/dev/null)" = 1 ]; then removable=true; fi
   disks="$disks${disks:+,}{\"name\":\"$name\",\"size_bytes\":$size,\"removable\":$removable}"
 done
-registration="{\"macs\":[$macs],\"cpus\":$cpus,\"memory_mb\":$memory_mb,\"disks\":[$disks],\"address\":\"$DHCP_IP\"}"
+registration="{\"macs\":[$macs],\"cpus\":$cpus,\"memory_mb\":$memory_mb,\"disks\":[$disks],\"address\":\"$DHCP_IP\"$bmc_field}"
 
 log "POST $API/api/node/register $registration"
 with_retries http_post /api/node/register "$registration" /run/registered.json || fail_forever "could not register with $API"

@@ -1,9 +1,8 @@
 // IpmiToolPower against a real BMC simulator: OpenIPMI's ipmi_sim in a test namespace, reached by
 // the real ipmitool over the veth pair. Needs root, `ipmitool` and `openipmi`.
-import { execFile } from 'node:child_process'
 import { readdir, readFile } from 'node:fs/promises'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { startIpmiSim, type IpmiSim } from '../../testing/ipmi-sim'
+import { ipmitoolByHand, startIpmiSim, type IpmiSim } from '../../testing/ipmi-sim'
 import { createTestLink, type TestLink } from '../../testing/test-link'
 import { BmcError } from './bmc-power'
 import { IpmiToolPower } from './ipmitool-power'
@@ -24,17 +23,8 @@ afterEach(async () => {
 const bmc = (o: Partial<ConstructorParameters<typeof IpmiToolPower>[0]> = {}): IpmiToolPower =>
   new IpmiToolPower({ host: sim.address, port: sim.port, user: sim.user, password: sim.password, ...o })
 
-/** ipmitool run by hand, as an engineer would check the product's reading. */
-function ipmitoolStatus(): Promise<string> {
-  return new Promise((resolve) => {
-    execFile(
-      'ipmitool',
-      ['-I', 'lanplus', '-C', '3', '-H', sim.address, '-p', String(sim.port), '-U', sim.user, '-E', 'chassis', 'power', 'status'],
-      { env: { PATH: process.env.PATH, IPMI_PASSWORD: sim.password }, timeout: 15_000 },
-      (_err, stdout) => resolve(String(stdout).trim())
-    )
-  })
-}
+/** ipmitool run by hand, as an engineer checks the product's reading. */
+const ipmitoolStatus = (): Promise<string> => ipmitoolByHand(sim, ['chassis', 'power', 'status'])
 
 async function failure(p: Promise<unknown>): Promise<BmcError> {
   try {
