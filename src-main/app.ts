@@ -25,6 +25,7 @@ import { bmcBarclamp } from './barclamps/bmc/bmc-barclamp'
 import { PowerManager, type PowerManagerOptions } from './barclamps/bmc/power-manager'
 import { SecretBox } from './base/secret-box'
 import { CommitListeners } from './domain/commit-listeners'
+import { SecretInputs } from './jigs/secret-inputs'
 import { BootRecorder } from './barclamps/provisioner/boot-recorder'
 import { BootServices, type BootServicesOptions } from './boot/boot-services'
 import { BindHookRegistry } from './domain/bind-hooks'
@@ -130,10 +131,12 @@ async function compose(options: AppOptions, owned: DisposableStore): Promise<Cro
   const clock = options.clock ?? (() => new Date())
   const adminKeys = await ensureAdminKeyPair(options.dataDir)
   const hostKeys = new HostKeyPins(store.db, clock)
+  // Secrets a role's scripts need for one run (bmc-configure's password), never stored.
+  const secrets = options.scriptJig?.secrets ?? new SecretInputs()
   const jigs = options.jigs ?? [
     new NoopJig(),
     new TestJig(),
-    new ScriptJig(adminKeys, hostKeys, { logger: logger.child({ subsystem: 'script-jig' }), ...options.scriptJig })
+    new ScriptJig(adminKeys, hostKeys, { logger: logger.child({ subsystem: 'script-jig' }), ...options.scriptJig, secrets })
   ]
   // The jigs the annealer runs are the active ones: binding refuses a role whose jig is not here.
   const activeJigs = new Set(jigs.map((j) => j.name))
@@ -163,6 +166,8 @@ async function compose(options: AppOptions, owned: DisposableStore): Promise<Cro
       bootUrl: () => booting.services?.httpUrl,
       bootRecorder,
       power,
+      secrets,
+      credentialBox,
       logger
     })
   )

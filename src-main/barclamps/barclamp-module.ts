@@ -14,6 +14,8 @@ import { BarclampDefinitionSchema } from '../model'
 import type { BootRouter } from '../services/http/boot-router'
 import type { BootRecorder } from './provisioner/boot-recorder'
 import type { PowerManager } from './bmc/power-manager'
+import type { SecretBox } from '../base/secret-box'
+import type { SecretInputs } from '../jigs/secret-inputs'
 
 export type BarclampDefinitionInput = z.input<typeof BarclampDefinitionSchema>
 
@@ -32,6 +34,10 @@ export interface BarclampContext {
   readonly bootRecorder?: BootRecorder | undefined
   /** Power through the nodes' BMCs (the bmc barclamp runs it; the provisioner reboots through it). */
   readonly power?: PowerManager | undefined
+  /** Secrets a role's scripts get for one run (the script jig's; never stored). */
+  readonly secrets?: SecretInputs | undefined
+  /** Seals what the store keeps secret (BMC passwords), with the data directory's key. */
+  readonly credentialBox?: SecretBox | undefined
   readonly logger: Logger
 }
 

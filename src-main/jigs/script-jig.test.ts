@@ -9,6 +9,7 @@ import { createNode } from '../domain/nodes'
 import { startTestApp, type TestApp } from '../testing/test-app'
 import { checkAlive } from './aliveness'
 import type { JigRun, JigTarget } from './jig'
+import { SecretInputs } from './secret-inputs'
 import { parseWall, ScriptJig, type ScriptJigOptions } from './script-jig'
 import { ensureAdminKeyPair, type AdminKeyPair } from './ssh/admin-keys'
 import { HostKeyPins } from './ssh/host-key-pins'
@@ -98,6 +99,31 @@ describe('script jig over SSH to a node in a network namespace', () => {
     })
     expect(outcome.log).toContain(`connected to root@${host.address} (${target.name})`)
     expect(outcome.log).toContain('all 2 script(s) succeeded')
+  })
+
+  it("hands a role's secrets to its script on stdin for that run only, never into the wall or the log; a provider's failure fails the run", async () => {
+    const target = await node()
+    const inPath = join(workDir, `secret-in-${target.nodeId}.json`)
+    const secrets = new SecretInputs()
+    const seen: number[] = []
+    secrets.register("it's-a-role", (run) => {
+      seen.push(run.nodeId)
+      return Promise.resolve({ bmc_password: 'S3cretPassw0rd' })
+    })
+    const script = ['#!/bin/sh', `cat > ${inPath}`, 'echo "{}"'].join('\n')
+    const outcome = await jig({ secrets }).run(jigRun(target, [script], { bmc: { bmc_channel: 1 } }))
+    expect(outcome.ok, outcome.log).toBe(true)
+    expect(seen).toEqual([target.nodeId])
+    expect(JSON.parse(await readFile(inPath, 'utf8'))).toEqual({ bmc: { bmc_channel: 1 }, crowbar_secrets: { bmc_password: 'S3cretPassw0rd' } })
+    expect(JSON.stringify(outcome)).not.toContain('S3cretPassw0rd')
+
+    const failing = new SecretInputs()
+    failing.register("it's-a-role", () => Promise.reject(new Error('the store is gone')))
+    const failed = await jig({ secrets: failing }).run(jigRun(target, [script]))
+    expect(failed).toMatchObject({ ok: false, log: expect.stringMatching(/secrets role it's-a-role needs could not be made: the store is gone/) })
+    const quoted = new SecretInputs()
+    quoted.register("it's-a-role", () => Promise.resolve({ bmc_password: 'a"b' }))
+    expect(await jig({ secrets: quoted }).run(jigRun(target, [script]))).toMatchObject({ ok: false, log: expect.stringMatching(/not a flat name and value/) })
   })
 
   it('uploads scripts readable by root only and leaves no PID files behind', async () => {

@@ -6,6 +6,7 @@ import { messageOf } from '../base/error-message'
 import type { Jig, JigOutcome, JigRun } from './jig'
 import type { AdminKeyPair } from './ssh/admin-keys'
 import type { HostKeyPins } from './ssh/host-key-pins'
+import type { SecretInputs } from './secret-inputs'
 import { connectToNode, shellQuote, SshError, UNREACHABLE_FAILURES, type SshConnection } from './ssh/ssh-exec'
 
 export interface ScriptJigOptions {
@@ -18,6 +19,8 @@ export interface ScriptJigOptions {
   /** SSH port on the node; default 22. */
   readonly port?: number
   readonly logger?: Logger
+  /** Secrets a role's scripts get on stdin for one run (never stored): secret-inputs.ts. */
+  readonly secrets?: SecretInputs
 }
 
 export const DEFAULT_SCRIPT_TIMEOUT_MS = 10 * 60_000
@@ -57,6 +60,14 @@ export class ScriptJig implements Jig {
       return { ok: false, nodeUnreachable: true, log: [`no SSH login to ${node.name} at any admin address:`, ...lines].join('\n') }
     }
     const connection = connected.connection
+    let stdin: string
+    try {
+      const secrets = await this.options.secrets?.for({ noderoleId: run.noderoleId, nodeId: node.nodeId, role: run.role.name })
+      stdin = JSON.stringify(secrets ? { ...run.attributes, crowbar_secrets: secrets } : run.attributes)
+    } catch (err) {
+      await connection.close()
+      return { ok: false, log: `the secrets role ${run.role.name} needs could not be made: ${messageOf(err)}` }
+    }
     log.push(`connected to root@${connection.address} (${node.name})`)
     this.options.logger?.info({ noderole: run.noderoleId, node: node.name, address: connection.address }, 'script jig run')
     try {
@@ -64,7 +75,7 @@ export class ScriptJig implements Jig {
       const total = run.role.scripts.length
       for (const [index, script] of run.role.scripts.entries()) {
         const label = `script ${index + 1} of ${total}`
-        const outcome = await this.runScript(connection, run, index, script, label, log)
+        const outcome = await this.runScript(connection, run, stdin, index, script, label, log)
         if (!outcome.ok) return outcome.unreachable ? await this.afterConnectionLoss(run, log) : { ok: false, log: log.join('\n') }
         wall = deepMerge(wall, outcome.wall)
       }
@@ -88,6 +99,7 @@ export class ScriptJig implements Jig {
   private async runScript(
     connection: SshConnection,
     run: JigRun,
+    stdin: string,
     index: number,
     script: string,
     label: string,
@@ -122,7 +134,7 @@ export class ScriptJig implements Jig {
     ].join(' && ')
     let result
     try {
-      result = await connection.exec(command, JSON.stringify(run.attributes), { timeoutMs: this.scriptTimeoutMs, signal: run.signal })
+      result = await connection.exec(command, stdin, { timeoutMs: this.scriptTimeoutMs, signal: run.signal })
     } catch (err) {
       if (err instanceof SshError && (err.kind === 'exec-timeout' || err.kind === 'aborted')) {
         const killed = await this.killScript(connection, pidPath)

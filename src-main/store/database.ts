@@ -229,6 +229,9 @@ export interface NodeBmcsTable {
   username: string
   /** The password sealed with the credential key (base/secret-box.ts); null when none is stored. */
   password_sealed: string | null
+  /** bmc-configure's user and (sealed) password while its run sets them on the BMC. */
+  pending_username: ColumnType<string | null, string | null | undefined, string | null>
+  pending_password_sealed: ColumnType<string | null, string | null | undefined, string | null>
   mac: string | null
   source: string
   certificate_sha256: string | null

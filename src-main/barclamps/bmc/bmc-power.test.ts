@@ -3,53 +3,32 @@
 // the real ipmitool), a commit powering on a node that is not alive, the install's "alive" gate,
 // and BMCs that refuse, do not route or do not answer, each in words, within the bound, holding
 // up nothing else. Needs root, `ipmitool` and `openipmi`.
-import { execFile } from 'node:child_process'
 import { createSocket } from 'node:dgram'
-import { Writable } from 'node:stream'
-import pino from 'pino'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { startIpmiSim, type IpmiSim } from '../../testing/ipmi-sim'
-import { createTestLink, type TestLink } from '../../testing/test-link'
-import { startTestApp, type TestApp } from '../../testing/test-app'
+import { ipmitoolByHand, type IpmiSim } from '../../testing/ipmi-sim'
+import type { TestLink } from '../../testing/test-link'
+import type { TestApp } from '../../testing/test-app'
+import { startBmcTestBed, type BmcTestBed } from '../../testing/bmc-test-bed'
 import { scenario } from '../../testing/domain-scenario'
 import { commitDeployment } from '../../domain/deployments'
 import { makeSelfSignedCertificate, startFakeRedfishService } from '../../testing/fake-redfish-service'
 
+let bed: BmcTestBed
 let link: TestLink
 let sim: IpmiSim
 let app: TestApp
-let logged: string
 
 beforeEach(async () => {
-  link = await createTestLink()
-  sim = await startIpmiSim({ link })
-  logged = ''
-  const sink = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      logged += chunk.toString('utf8')
-      done()
-    }
-  })
-  app = await startTestApp('sqlite', { realClock: true, power: { pollMs: 0, timeoutMs: 5_000 }, logger: pino({ level: 'debug', base: undefined }, sink) })
+  bed = await startBmcTestBed()
+  ;({ link, sim, app } = bed)
 })
 
 afterEach(async () => {
-  await app?.dispose()
-  await sim?.stop()
-  await link?.stop()
+  await bed?.stop()
 })
 
 /** ipmitool run by hand, as an engineer checks the product's reading. */
-function ipmitoolStatus(): Promise<string> {
-  return new Promise((resolve) => {
-    execFile(
-      'ipmitool',
-      ['-I', 'lanplus', '-C', '3', '-H', sim.address, '-p', String(sim.port), '-U', sim.user, '-E', 'chassis', 'power', 'status'],
-      { env: { PATH: process.env.PATH, IPMI_PASSWORD: sim.password }, timeout: 15_000 },
-      (_err, stdout) => resolve(String(stdout).trim())
-    )
-  })
-}
+const ipmitoolStatus = (): Promise<string> => ipmitoolByHand(sim, ['chassis', 'power', 'status'])
 
 const until = async (check: () => Promise<boolean>, ms: number): Promise<boolean> => {
   for (let waited = 0; waited < ms; waited += 100) {
@@ -90,8 +69,8 @@ describe('BMC power through the app, against ipmi_sim', () => {
     expect(shown).not.toContain(sim.password)
     const stored = await app.ctx.db.selectFrom('node_bmcs').selectAll().execute()
     expect(JSON.stringify(stored)).not.toContain(sim.password)
-    expect(logged.length).toBeGreaterThan(0)
-    expect(logged).not.toContain(sim.password)
+    expect(bed.logged().length).toBeGreaterThan(0)
+    expect(bed.logged()).not.toContain(sim.password)
   })
 
   it('a commit powers on (PXE first) a node that is not alive and has a BMC', async () => {
@@ -104,7 +83,7 @@ describe('BMC power through the app, against ipmi_sim', () => {
     const log = await sim.chassisLog()
     expect(log.indexOf('boot pxe')).toBeGreaterThanOrEqual(0)
     expect(log.indexOf('boot pxe')).toBeLessThan(log.indexOf('power 1'))
-    expect(logged).toContain('commit: powered on through its BMC')
+    expect(bed.logged()).toContain('commit: powered on through its BMC')
   })
 
   it('tells the node API alive gate that a node is off only while its BMC says so', async () => {

@@ -2,6 +2,7 @@
 // password), learnt in band by discovery (its MAC and address), its Redfish certificate pinned on
 // first contact, and the power state last read. The password is sealed with the data directory's
 // key and leaves this module only to the power client that uses it.
+import { randomBytes } from 'node:crypto'
 import type { Selectable } from 'kysely'
 import type { SecretBox } from '../../base/secret-box'
 import type { DomainContext } from '../../domain/context'
@@ -230,4 +231,74 @@ export async function enrolledNodeByBmc(db: Queryable, found: DiscoveredBmc): Pr
     .execute()
   const matching = rows.filter((r) => r.mac === null || r.mac === found.mac)
   return matching.length === 1 ? matching[0]?.id : undefined
+}
+
+/** The user bmc-configure makes on every BMC it configures. */
+export const CONFIGURED_USER = 'crowbar'
+/** 16 letters and digits: ~95 bits, within IPMI 2.0's 20 bytes, and nothing a shell or sed must quote. */
+const PASSWORD_LENGTH = 16
+const PASSWORD_ALPHABET = 'ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789'
+
+export function generatePassword(): string {
+  const out: string[] = []
+  // Rejection sampling keeps every character equally likely.
+  while (out.length < PASSWORD_LENGTH) {
+    for (const byte of randomBytes(32)) {
+      if (byte < 256 - (256 % PASSWORD_ALPHABET.length) && out.length < PASSWORD_LENGTH) out.push(PASSWORD_ALPHABET[byte % PASSWORD_ALPHABET.length] as string)
+    }
+  }
+  return out.join('')
+}
+
+/**
+ * The user and password bmc-configure sets on the node's BMC: the pending ones if a run already
+ * made them (a run may be repeated), else new ones, kept sealed as pending until a run succeeds.
+ */
+export async function pendingCredentials(ctx: DomainContext, box: SecretBox, nodeId: number, address: string): Promise<{ readonly username: string; readonly password: string }> {
+  return transact(ctx, async (t) => {
+    const row = await bmcRow(t.tx, nodeId)
+    if (row?.pending_password_sealed && row.pending_username) {
+      return { username: row.pending_username, password: box.open(row.pending_password_sealed, purposeOf(nodeId)) }
+    }
+    const password = generatePassword()
+    const pending = { pending_username: CONFIGURED_USER, pending_password_sealed: box.seal(password, purposeOf(nodeId)), updated_at: t.now }
+    if (row) await t.tx.updateTable('node_bmcs').set(pending).where('node_id', '=', nodeId).execute()
+    else {
+      await t.tx
+        .insertInto('node_bmcs')
+        .values({ node_id: nodeId, protocol: 'ipmi', address, port: DEFAULT_PORTS.ipmi, username: '', password_sealed: null, mac: null, source: 'bmc-configure', created_at: t.now, ...pending })
+        .execute()
+    }
+    return { username: CONFIGURED_USER, password }
+  })
+}
+
+/** bmc-configure's run succeeded: its user, password and address are the BMC's now. */
+export async function adoptConfigured(ctx: DomainContext, nodeId: number, configured: { readonly address: string; readonly mac?: string | undefined }): Promise<boolean> {
+  return transact(ctx, async (t) => {
+    const row = await bmcRow(t.tx, nodeId)
+    if (!row?.pending_password_sealed || !row.pending_username) return false
+    await t.tx
+      .updateTable('node_bmcs')
+      .set({
+        protocol: 'ipmi',
+        address: configured.address,
+        port: DEFAULT_PORTS.ipmi,
+        username: row.pending_username,
+        password_sealed: row.pending_password_sealed,
+        pending_username: null,
+        pending_password_sealed: null,
+        source: 'bmc-configure',
+        ...(configured.mac ? { mac: configured.mac } : {}),
+        certificate_sha256: null,
+        power_state: 'unknown',
+        power_checked_at: null,
+        power_error: null,
+        updated_at: t.now
+      })
+      .where('node_id', '=', nodeId)
+      .execute()
+    t.emit({ kind: 'node', id: nodeId, action: 'updated' })
+    return true
+  })
 }

@@ -1,42 +1,27 @@
 // The install's reboot into the installed OS goes through the node's BMC where it has one (PXE
 // once, then a power cycle: DESIGN.md §9), against a real BMC simulator (ipmi_sim in a test
 // namespace); the SSH reboot is the fallback when the BMC fails. Needs root, ipmitool, openipmi.
-import { Writable } from 'node:stream'
-import pino from 'pino'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { startIpmiSim, type IpmiSim } from '../../testing/ipmi-sim'
-import { createTestLink, type TestLink } from '../../testing/test-link'
-import { startTestApp, type TestApp } from '../../testing/test-app'
+import type { IpmiSim } from '../../testing/ipmi-sim'
+import type { TestApp } from '../../testing/test-app'
+import { capturingLogger, startBmcTestBed, type BmcTestBed, type CapturedLog } from '../../testing/bmc-test-bed'
 import { scenario } from '../../testing/domain-scenario'
 import { rebootIntoInstalledOs } from './os-install-role'
 
-let link: TestLink
+let bed: BmcTestBed
 let sim: IpmiSim
 let app: TestApp
-let logged: string
+let log: CapturedLog
 
 beforeEach(async () => {
-  link = await createTestLink()
-  sim = await startIpmiSim({ link })
-  app = await startTestApp('sqlite', { realClock: true, power: { pollMs: 0, timeoutMs: 5_000 } })
-  logged = ''
+  bed = await startBmcTestBed()
+  ;({ sim, app } = bed)
+  log = capturingLogger()
 })
 
 afterEach(async () => {
-  await app?.dispose()
-  await sim?.stop()
-  await link?.stop()
+  await bed?.stop()
 })
-
-function capturingLogger(): pino.Logger {
-  const sink = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      logged += chunk.toString('utf8')
-      done()
-    }
-  })
-  return pino({ level: 'debug', base: undefined }, sink)
-}
 
 /** A node whose install run just went active on the installer, enrolled with the simulator's BMC. */
 async function installedNode(password: string): Promise<{ nodeId: number; noderoleId: number }> {
@@ -55,7 +40,7 @@ const deps = () => ({
   pins: app.hostKeys,
   // Nowhere to SSH to: the BMC alone reboots it.
   addressesOf: () => Promise.resolve([]),
-  logger: capturingLogger(),
+  logger: log.logger,
   connectTimeoutMs: 1_000,
   power: app.power
 })
@@ -69,20 +54,19 @@ describe('the install reboot through the BMC', () => {
     // ipmi_sim carries out a cycle as power off, then (a few seconds later) on.
     const deadline = performance.now() + 20_000
     while (!(await sim.chassisLog()).slice(before).includes('power 1') && performance.now() < deadline) await new Promise((r) => setTimeout(r, 200))
-    const log = (await sim.chassisLog()).slice(before)
-    expect(log).toEqual(['boot pxe', 'power 0', 'power 1'])
+    expect((await sim.chassisLog()).slice(before)).toEqual(['boot pxe', 'power 0', 'power 1'])
     expect(await sim.power()).toBe('on')
     const node = await app.handlers.getNode({ id: nodeId })
     expect(node).toMatchObject({ bootenv: 'local', alive: false })
-    expect(logged).toContain('through its BMC (PXE once, power cycle)')
+    expect(log.text()).toContain('through its BMC (PXE once, power cycle)')
   })
 
   it('falls back to the SSH reboot when the BMC refuses, and says both', async () => {
     const { nodeId, noderoleId } = await installedNode('wrong-password')
     await rebootIntoInstalledOs({ noderoleId, nodeId, role: 'test-server', state: 'active' }, app.ctx, deps())
     expect(await sim.chassisLog()).toEqual([])
-    expect(logged).toContain('the reboot through the BMC failed: rebooting over SSH instead')
-    expect(logged).toContain('could not be reached to reboot it')
-    expect(logged).not.toContain('wrong-password')
+    expect(log.text()).toContain('the reboot through the BMC failed: rebooting over SSH instead')
+    expect(log.text()).toContain('could not be reached to reboot it')
+    expect(log.text()).not.toContain('wrong-password')
   })
 })

@@ -15,6 +15,9 @@ export function nodeBmcsMigration(): Migration {
         .addColumn('port', 'integer', (c) => c.notNull())
         .addColumn('username', 'text', (c) => c.notNull())
         .addColumn('password_sealed', 'text')
+        // bmc-configure's user and password while its run sets them; they replace the above once it succeeds.
+        .addColumn('pending_username', 'text')
+        .addColumn('pending_password_sealed', 'text')
         .addColumn('mac', 'text')
         .addColumn('source', 'text', (c) => c.notNull())
         .addColumn('certificate_sha256', 'text')
