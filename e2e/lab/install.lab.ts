@@ -35,6 +35,9 @@ import type { BmcVm } from './lab-bmc'
 
 const ARTIFACTS = join(ROOT, 'test-results', 'lab', 'install')
 const INSTALL_ROLE = 'provisioner-os-install'
+const BMC_CONFIGURE_ROLE = 'bmc-configure'
+/** The lab's bmc network (LAB_BMC_ADDRESS is in it). */
+const BMC_SUBNET = '198.18.60.0/24'
 // Unpacking ~650 MB under TCG, two VMs on two shared cores: minutes. The script jig's own bound is 10 min.
 const INSTALL_TIMEOUT_MS = 12 * 60_000
 // SeaBIOS GRUB reads the installed system's 35 MB initramfs through int13 under TCG: 18 s on a
@@ -70,6 +73,8 @@ interface InstallResult extends NodeResult {
   rebooted_by_bmc_seconds?: number
   /** Behind a BMC: what the BMC asked of the chassis, in order (boot pxe, power 1, ...). */
   bmc_chassis?: string[]
+  /** Behind a BMC: the user and address bmc-configure gave it in band. */
+  bmc_configured?: { username: string; address: string }
 }
 
 interface PowerResult {
@@ -96,8 +101,11 @@ async function enrollAndCommit(current: Lab, vm: BmcVm): Promise<{ node: ApiNode
   const node = await api.post<ApiNode>('/api/v2/nodes', { name: `rack-u1.${domain}`, alive: false })
   await api.put(`/api/v2/nodes/${node.id}/bmc`, { protocol: 'ipmi', address: vm.bmc.address, port: vm.bmc.port, username: vm.bmc.user, password: vm.bmc.password })
   await expectPowerAgrees(current, vm, node.id, 'off')
+  // The bmc network, whose one host address is the BMC's: bmc-configure's allocation.
+  await api.post('/api/v2/networks', { name: 'bmc', category: 'bmc', v4_subnet: BMC_SUBNET, ranges: [{ name: 'host', first: vm.bmc.address, last: vm.bmc.address }] })
   const deployment = await api.post<{ id: number }>('/api/v2/deployments', { name: 'lab-bmc' })
   const nr = await api.post<ApiNodeRole>('/api/v2/noderoles', { deployment_id: deployment.id, node_id: node.id, role: INSTALL_ROLE })
+  await api.post<ApiNodeRole>('/api/v2/noderoles', { deployment_id: deployment.id, node_id: node.id, role: BMC_CONFIGURE_ROLE })
   await api.post(`/api/v2/deployments/${deployment.id}/commit`, {})
   return { node, noderoleId: nr.id }
 }
@@ -220,6 +228,14 @@ async function bmcRecord(current: Lab, vm: BmcVm, result: InstallResult, nodeId:
   expect(rest, `${vm.name}: the reboot through the BMC`).toEqual(expect.arrayContaining(['boot pxe', 'power 0', 'power 1']))
   expect(rest.indexOf('boot pxe')).toBeLessThan(rest.indexOf('power 0'))
   await expectPowerAgrees(current, vm, nodeId, 'on')
+  // bmc-configure ran in band (before the install, on the discovery image): the BMC has the
+  // framework's own user, whose generated password the product now powers with (never shown).
+  const bmc = await current.app.get<{ source: string; username: string; has_password: boolean; address: string }>(`/api/v2/nodes/${nodeId}/bmc`)
+  expect(bmc, `${vm.name}: the BMC as bmc-configure left it`).toMatchObject({ source: 'bmc-configure', username: 'crowbar', has_password: true, address: vm.bmc.address })
+  expect(JSON.stringify(bmc)).not.toContain(vm.bmc.password)
+  const users = await vm.byHand(['user', 'list', '1'])
+  expect(users, `${vm.name}: ipmitool user list 1`).toMatch(/^3\s+crowbar\s.*ADMINISTRATOR/m)
+  result.bmc_configured = { username: bmc.username, address: bmc.address }
 }
 
 describe('lab: discovery, then a Debian install on real VMs', () => {
@@ -243,7 +259,7 @@ describe('lab: discovery, then a Debian install on real VMs', () => {
     // discovered (its registration claims the enrolled node), installed, rebooted through the BMC.
     const bmcFlow = async (vm: BmcVm, result: InstallResult): Promise<void> => {
       const enrolled = await enrollAndCommit(current, vm)
-      const node = await discover(current, vm, result, watchdog(vm), { name: enrolled.node.name, committedRoles: [INSTALL_ROLE] })
+      const node = await discover(current, vm, result, watchdog(vm), { name: enrolled.node.name, committedRoles: [INSTALL_ROLE, BMC_CONFIGURE_ROLE] })
       expect(node.id, 'the registration claimed the node enrolled by its BMC').toBe(enrolled.node.id)
       await install(current, vm, result, node, enrolled.noderoleId, watchdog(vm, INSTALLED_BOOT_FAILURE))
       await flightRecord(current, vm, result, node.id)

@@ -62,6 +62,8 @@ export interface BmcVm extends LabVm {
   chassisLog(): Promise<string[]>
   /** The running qemu's PID, or undefined while powered off. */
   qemuPid(): Promise<number | undefined>
+  /** ipmitool run by hand over LAN as the factory user (e.g. `user list 1`); rejects on failure. */
+  byHand(command: readonly string[]): Promise<string>
 }
 
 const DEFAULT_PASSWORD = 'crowbar-lab'
@@ -345,6 +347,7 @@ export async function startBmcVm(o: BmcVmOptions): Promise<BmcVm> {
 
   const waitForLine = (pattern: RegExp, timeoutMs: number): Promise<SerialLine> => serial.waitForLine(pattern, timeoutMs)
   return {
+    byHand: must,
     name: o.name,
     firmware: o.firmware,
     mac: o.mac,

@@ -168,8 +168,11 @@ export async function stopLab(): Promise<void> {
   process.off('SIGTERM', onSignal)
 }
 
-/** The lab BMC's address: on the lab namespace's `lo`, above the layout's DHCP range (lab-bmc.ts). */
-export const LAB_BMC_ADDRESS = '198.18.50.241'
+/**
+ * The lab BMC's address, on the lab namespace's `lo` (lab-bmc.ts), in the lab's bmc network
+ * (198.18.60.0/24, install.lab.ts), whose one host address it is: bmc-configure's allocation.
+ */
+export const LAB_BMC_ADDRESS = '198.18.60.10'
 
 /**
  * One VM per firmware, started together, each on its tap with an empty disk. The VM of

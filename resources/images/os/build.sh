@@ -9,8 +9,9 @@ SUITE=bookworm
 IMAGE=os/debian-12-amd64.tar.zst
 # minbase plus what an installed node needs: sshd for the jigs, a kernel, GRUB for BIOS and UEFI
 # (installed to the disk by the installer for the firmware it booted under), DHCP networking, and
-# wget for the boot-time report to the node-facing API (POST /api/node/{id}/alive).
-INCLUDE=(openssh-server systemd-sysv linux-image-amd64 grub-pc-bin grub-efi-amd64-bin grub2-common ifupdown isc-dhcp-client wget)
+# wget for the boot-time report to the node-facing API (POST /api/node/{id}/alive), and ipmitool
+# for bmc-configure, which runs again on the installed OS once the node is back.
+INCLUDE=(openssh-server systemd-sysv linux-image-amd64 grub-pc-bin grub-efi-amd64-bin grub2-common ifupdown isc-dhcp-client wget ipmitool)
 
 ensure_apt_lists
 # This machine's Debian sources for the suite (deb822 .sources or one-line .list files).

@@ -25,6 +25,8 @@ const definition: BarclampDefinitionInput = {
       description: 'Gives the node’s BMC its address on the bmc network and a generated password, in band (ipmitool on the node)',
       jig: 'script',
       requires: ['crowbar-managed-node'],
+      // On the discovery image, before the install reboots the node (through the BMC it configured).
+      precedes: ['provisioner-os-install'],
       // Channel 1 (the LAN channel of most BMCs); user 3, so the factory user (2) stays as it was.
       attributes: { bmc: { bmc_channel: 1, bmc_user_id: 3 } },
       scripts: [BMC_CONFIGURE_SCRIPT]

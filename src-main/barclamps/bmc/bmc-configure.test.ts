@@ -103,6 +103,8 @@ describe('bmc-configure', () => {
     expect(bmc).toMatchObject({ source: 'bmc-configure', username: 'crowbar', has_password: true, address: sim.address, port: 623 })
     expect(JSON.stringify(bmc)).not.toContain(creds.password)
     expect(await app.handlers.powerNode({ id: node, action: 'status' })).toMatchObject({ ok: true, state: 'off' })
+    // The re-run (on the installed OS) sets the same credentials again: nothing the BMC has changes.
+    expect(await pendingCredentials(app.ctx, box, node, sim.address)).toEqual(creds)
   })
 
   it('fails in words when the run has no credentials or no address', async () => {

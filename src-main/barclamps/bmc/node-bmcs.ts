@@ -252,13 +252,18 @@ export function generatePassword(): string {
 
 /**
  * The user and password bmc-configure sets on the node's BMC: the pending ones if a run already
- * made them (a run may be repeated), else new ones, kept sealed as pending until a run succeeds.
+ * made them (a run may be repeated), the BMC's own if an earlier run configured it (the re-run on
+ * the installed OS sets them again, unchanged), else new ones, kept sealed as pending until a run
+ * succeeds.
  */
 export async function pendingCredentials(ctx: DomainContext, box: SecretBox, nodeId: number, address: string): Promise<{ readonly username: string; readonly password: string }> {
   return transact(ctx, async (t) => {
     const row = await bmcRow(t.tx, nodeId)
     if (row?.pending_password_sealed && row.pending_username) {
       return { username: row.pending_username, password: box.open(row.pending_password_sealed, purposeOf(nodeId)) }
+    }
+    if (row?.source === 'bmc-configure' && row.password_sealed && row.username === CONFIGURED_USER) {
+      return { username: row.username, password: box.open(row.password_sealed, purposeOf(nodeId)) }
     }
     const password = generatePassword()
     const pending = { pending_username: CONFIGURED_USER, pending_password_sealed: box.seal(password, purposeOf(nodeId)), updated_at: t.now }
