@@ -2,6 +2,7 @@
 // and the app on SQLite with a short power bound and no poller, its log kept to search (a password
 // must never be in it). Needs root, ipmitool, openipmi.
 import { Writable } from 'node:stream'
+import { afterEach, beforeEach } from 'vitest'
 import pino from 'pino'
 import type { Logger } from '../base/log'
 import { startIpmiSim, type IpmiSim } from './ipmi-sim'
@@ -61,5 +62,37 @@ export async function startBmcTestBed(): Promise<BmcTestBed> {
     await sim?.stop()
     await link.stop()
     throw err
+  }
+}
+
+/**
+ * A fresh test bed for each test of the file (beforeEach/afterEach), read through the result:
+ * `bed.sim`, `bed.app`, `bed.link`, `bed.logged()`.
+ */
+export function useBmcTestBed(): BmcTestBed {
+  let current: BmcTestBed | undefined
+  beforeEach(async () => {
+    current = await startBmcTestBed()
+  })
+  afterEach(async () => {
+    await current?.stop()
+    current = undefined
+  })
+  const now = (): BmcTestBed => {
+    if (!current) throw new Error('the BMC test bed is used outside a test')
+    return current
+  }
+  return {
+    get link() {
+      return now().link
+    },
+    get sim() {
+      return now().sim
+    },
+    get app() {
+      return now().app
+    },
+    logged: () => now().logged(),
+    stop: () => now().stop()
   }
 }

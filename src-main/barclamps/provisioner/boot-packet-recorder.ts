@@ -5,7 +5,7 @@
 import type { Disposable } from '../../base/lifecycle'
 import type { Logger } from '../../base/log'
 import type { DomainContext } from '../../domain/context'
-import type { CapturedDatagram, CapturedHttpExchange, DatagramSink, HttpExchangeSink } from '../../services/pcap/captured-packet'
+import type { CapturedDatagram, CapturedHttpExchange, DatagramSink, HttpExchangeSink, MacDatagramSink } from '../../services/pcap/captured-packet'
 import { BROADCAST_MAC, udpFrame, ZERO_MAC } from '../../services/pcap/frames'
 import { httpConversation } from '../../services/pcap/http-conversation'
 import { encodeRecords, type PcapRecord } from '../../services/pcap/pcap-file'
@@ -31,7 +31,8 @@ export interface BootPacketRecorderOptions {
 
 /** The sinks the boot servers on one interface are given. */
 export interface BootPacketSinks {
-  readonly dhcp: DatagramSink
+  /** Asks the budget before the datagram is built (the DHCP server's floods). */
+  readonly dhcp: MacDatagramSink
   readonly tftp: DatagramSink
   readonly http: HttpExchangeSink
 }
@@ -75,8 +76,8 @@ export class BootPacketRecorder implements Disposable {
   sinks(serverMac: string): BootPacketSinks {
     const server = MAC.test(serverMac) ? serverMac : ZERO_MAC
     return {
-      dhcp: (d) => {
-        if (d.clientMac !== undefined) this.push({ kind: 'udp', mac: d.clientMac, serverMac: server, d })
+      dhcp: (mac, datagram) => {
+        if (this.admits(mac)) this.keep({ kind: 'udp', mac, serverMac: server, d: datagram() })
       },
       tftp: (d) => this.byAddress(d.direction === 'in' ? d.src.address : d.dst.address, (mac) => ({ kind: 'udp', mac, serverMac: server, d })),
       http: (x) => this.byAddress(x.client.address, (mac) => ({ kind: 'http', mac, serverMac: server, x }))
@@ -129,13 +130,21 @@ export class BootPacketRecorder implements Disposable {
   }
 
   private push(p: Pending): void {
-    if (this.disposed || !MAC.test(p.mac)) return
-    // Within the budget (record-budget.ts): a flood's packets are counted, not kept.
-    if (!this.budget.admit(p.mac).admitted) return
+    if (this.admits(p.mac)) this.keep(p)
+  }
+
+  /** Whether a packet of this MAC may be kept: a valid MAC, within the budget (record-budget.ts: a flood's are counted, not kept), room in the buffer. */
+  private admits(mac: string): boolean {
+    if (this.disposed || !MAC.test(mac)) return false
+    if (!this.budget.admit(mac).admitted) return false
     if (this.buffer.length >= this.maxBuffered) {
       this.droppedCount++
-      return
+      return false
     }
+    return true
+  }
+
+  private keep(p: Pending): void {
     this.buffer.push(p)
     if (this.buffer.length >= this.batchSize) void this.flush()
     else this.timer ??= setTimeout(() => void this.flush(), this.flushMs)

@@ -14,7 +14,7 @@ import { dhcpBootEvent, dhcpMessageName, type DhcpEventSink } from './dhcp-boot-
 import type { DhcpLeases } from './dhcp-leases'
 import { buildNak, buildReply, destinationOf, intentOf, isPxeClient, type DhcpConfig } from './dhcp-policy'
 import { bindUdp } from '../../base/socket-ready'
-import { microsNow, type CapturedDatagram, type DatagramSink } from '../pcap/captured-packet'
+import { microsNow, type CapturedDatagram, type MacDatagramSink } from '../pcap/captured-packet'
 
 export interface DhcpServerOptions {
   readonly interface: string
@@ -30,7 +30,7 @@ export interface DhcpServerOptions {
   /** Told of each request decoded and each reply sent (the boot flight recorder); a throw is logged. */
   readonly onPacket?: DhcpEventSink
   /** Told of each datagram decoded and each reply sent, bytes and addresses (the recorder's pcap); a throw is logged. */
-  readonly onCapture?: DatagramSink
+  readonly onCapture?: MacDatagramSink
 }
 
 /** Why a packet got no answer (or a NAK), in the words the log's summaries count it under. */
@@ -114,11 +114,11 @@ export class DhcpServer {
     }
   }
 
-  private capture(sink: DatagramSink, datagram: CapturedDatagram): void {
+  private capture(sink: MacDatagramSink, mac: string, datagram: () => CapturedDatagram): void {
     try {
-      sink(datagram)
+      sink(mac, datagram)
     } catch (err) {
-      this.fault(err, 'packet sink', { mac: datagram.clientMac }, 'DHCP packet sink threw')
+      this.fault(err, 'packet sink', { mac }, 'DHCP packet sink threw')
     }
   }
 
@@ -175,7 +175,7 @@ export class DhcpServer {
     const ours = { address: this.options.config.serverAddress, port: localPort }
     if (onCapture) {
       const dst = rinfo.address === '0.0.0.0' ? { address: '255.255.255.255', port: ours.port } : ours
-      this.capture(onCapture, { t: microsNow(), direction: 'in', src: { address: rinfo.address, port: rinfo.port }, dst, payload: msg, payloadLen: msg.length, clientMac: decoded.packet.chaddr, broadcast: dst !== ours })
+      this.capture(onCapture, decoded.packet.chaddr, () => ({ t: microsNow(), direction: 'in', src: { address: rinfo.address, port: rinfo.port }, dst, payload: msg, payloadLen: msg.length, clientMac: decoded.packet.chaddr, broadcast: dst !== ours }))
     }
     if (onPacket) this.tell(onPacket, decoded.packet, 'in')
     const reply = await this.answer(decoded.packet)
@@ -185,7 +185,7 @@ export class DhcpServer {
     const to = destinationOf(decoded.packet, reply)
     const bytes = encode(reply)
     if (onCapture) {
-      this.capture(onCapture, { t: microsNow(), direction: 'out', src: ours, dst: { address: to.address, port: to.port }, payload: bytes, payloadLen: bytes.length, clientMac: reply.chaddr, broadcast: to.address === '255.255.255.255' })
+      this.capture(onCapture, reply.chaddr, () => ({ t: microsNow(), direction: 'out', src: ours, dst: { address: to.address, port: to.port }, payload: bytes, payloadLen: bytes.length, clientMac: reply.chaddr, broadcast: to.address === '255.255.255.255' }))
     }
     // With a callback, a failed send is reported here; without one Node drops the error silently.
     socket.send(bytes, to.port, to.address, (err) => {

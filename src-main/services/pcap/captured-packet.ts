@@ -30,6 +30,11 @@ export interface CapturedDatagram {
 }
 
 export type DatagramSink = (datagram: CapturedDatagram) => void
+/**
+ * A sink told the client's MAC first, with the datagram to build only if it is kept: the DHCP
+ * server's, whose every packet names its client, under floods where most are not kept.
+ */
+export type MacDatagramSink = (clientMac: string, datagram: () => CapturedDatagram) => void
 
 /** One HTTP request and its answer, as the bytes that crossed the connection. */
 export interface CapturedHttpExchange {
