@@ -11,8 +11,13 @@ test('dragging a node onto a role proposes the noderole and those it requires', 
   await openDeployment(page, 'dragging')
   await expect(page.getByTestId('noderole-graph-empty')).toBeVisible()
 
+  // As an engineer with a long palette would: filter both lists, so source and target are in view
+  // (a drag that must scroll the page mid-way is dropped by HTML5 drag and drop).
+  await page.getByRole('searchbox', { name: 'Filter nodes' }).fill('drag.test')
+  await page.getByRole('searchbox', { name: 'Filter roles' }).fill('test-client')
   const chip = page.getByTestId('node-palette').getByRole('button', { name: n1 })
   await chip.dragTo(page.getByTestId('role-test-client'))
+  await page.getByRole('searchbox', { name: 'Filter roles' }).fill('')
 
   // The dropped role, and what its requirements brought onto the same node.
   await expect(card(page, 'test-client', n1)).toHaveAttribute('data-state', 'proposed')
