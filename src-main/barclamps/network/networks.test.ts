@@ -134,6 +134,26 @@ describe.each(STORE_KINDS)('network barclamp on %s', (kind) => {
     expect((await listNetworks(app.ctx.db))[0]?.routers).toEqual([])
   })
 
+  it('refuses a subnet overlapping another network on the same VLAN, and a tagged VLAN reused for another subnet', async () => {
+    app = await startTestApp(kind, { bootstrap: true })
+    // Inside the admin /24, untagged like it: refused, naming both.
+    await expect(createNetwork(app.ctx, net({ name: 'inner', v4_subnet: '192.168.124.0/25', ranges: [] }))).rejects.toThrow(
+      "network inner's subnet 192.168.124.0/25 overlaps network admin's 192.168.124.0/24, both untagged (VLAN 0)"
+    )
+    // The same addresses on their own VLAN are another broadcast domain: allowed.
+    const tagged = await createNetwork(app.ctx, net({ name: 'inner', vlan: 20, v4_subnet: '192.168.124.0/25', ranges: [] }))
+    expect(tagged.vlan).toBe(20)
+    // VLAN 20 carries that subnet: another subnet on it is refused.
+    await expect(createNetwork(app.ctx, net({ name: 'other', vlan: 20, v4_subnet: '10.99.0.0/24', ranges: [] }))).rejects.toThrow(
+      'VLAN 20 already carries network inner (192.168.124.0/25): a tagged VLAN carries one subnet'
+    )
+    // An update that moves a network onto another's addresses is refused too; itself is no conflict.
+    const storage = await createNetwork(app.ctx, net({ name: 'storage', v4_subnet: '10.30.0.0/24', ranges: [] }))
+    await expect(updateNetwork(app.ctx, storage.id, { ...net({ name: 'storage', v4_subnet: '192.168.124.128/25', ranges: [] }) })).rejects.toThrow(/overlaps network admin/)
+    expect((await updateNetwork(app.ctx, storage.id, { ...net({ name: 'storage', v4_subnet: '10.30.0.0/23', ranges: [] }) })).v4_subnet).toBe('10.30.0.0/23')
+    expect((await listNetworks(app.ctx.db)).map((n) => n.name).sort()).toEqual(['admin', 'inner', 'storage'])
+  })
+
   it('binding a node to a network role puts its addresses in system data, and child roles receive them', async () => {
     app = await startTestApp(kind)
     const s = scenario(app.ctx)

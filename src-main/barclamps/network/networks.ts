@@ -9,7 +9,7 @@ import { conflict, invalid, notFound } from '../../model/errors'
 import { isUniqueViolation } from '../../store/unique-violation'
 import type { Queryable, Tx } from '../../store/database'
 import { lockNetwork, ulaGlobalId } from './allocations'
-import { contains, formatAddress, formatCidr, parseAddress, ulaPrefix } from '../../base/ip-address'
+import { contains, formatAddress, formatCidr, lastOf, parseAddress, parseCidr, ulaPrefix, type Cidr } from '../../base/ip-address'
 import { validateNetwork, type ValidNetwork } from './network-validation'
 
 export const NETWORK_BARCLAMP = 'network'
@@ -24,6 +24,28 @@ function checked(input: NetworkInput): ValidNetwork {
   const result = validateNetwork(input)
   if (Array.isArray(result)) throw invalid(`network ${input.name} is not valid: ${result.join('; ')}`)
   return result
+}
+
+/**
+ * What the other networks allow of this one's IPv4 subnet and VLAN: on one VLAN (untagged is VLAN
+ * 0) no two networks share addresses, and a tagged VLAN carries one subnet. Checked in the write's
+ * transaction, before anything is written.
+ */
+async function checkAgainstOthers(t: TxContext, name: string, vlan: number, v4: Cidr | null, self?: number): Promise<void> {
+  let q = t.tx.selectFrom('networks').select(['id', 'name', 'vlan', 'v4_subnet'])
+  if (self !== undefined) q = q.where('id', '!=', self)
+  for (const other of await q.execute()) {
+    const theirs = other.v4_subnet ? parseCidr(other.v4_subnet) : null
+    const cidr = theirs && typeof theirs === 'object' ? theirs : null
+    const overlaps = v4 !== null && cidr !== null && v4.network <= lastOf(cidr) && cidr.network <= lastOf(v4)
+    const on = vlan === 0 ? 'untagged (VLAN 0)' : `on VLAN ${vlan}`
+    if (overlaps && other.vlan === vlan) {
+      throw conflict(`network ${name}'s subnet ${formatCidr(v4)} overlaps network ${other.name}'s ${other.v4_subnet ?? ''}, both ${on}: two networks on one VLAN must not share addresses; choose another subnet or VLAN`)
+    }
+    if (vlan !== 0 && other.vlan === vlan && v4 !== null && cidr !== null && !overlaps) {
+      throw conflict(`VLAN ${vlan} already carries network ${other.name} (${other.v4_subnet ?? ''}): a tagged VLAN carries one subnet; give network ${name} its own VLAN`)
+    }
+  }
 }
 
 async function resolveV6(t: TxContext, v: ValidNetwork, networkId: number, options: NetworkOptions): Promise<string | null> {
@@ -65,6 +87,7 @@ async function ensureNetworkRole(t: TxContext, network: string): Promise<void> {
 export async function createNetwork(ctx: DomainContext, input: NetworkInput, options: NetworkOptions = {}): Promise<Network> {
   const v = checked(input)
   return transact(ctx, async (t) => {
+    await checkAgainstOthers(t, input.name, input.vlan, v.v4)
     let id: number
     try {
       const row = await t.tx
@@ -105,6 +128,7 @@ export async function updateNetwork(
   return transact(ctx, async (t) => {
     const row = await lockNetwork(t, id)
     const v = checked({ ...input, name: row.name })
+    await checkAgainstOthers(t, row.name, input.vlan, v.v4, id)
     const allocations = await t.tx.selectFrom('network_allocations').select(['family', 'address', 'range_name']).where('network_id', '=', id).execute()
     for (const a of allocations) {
       const value = parseAddress(a.address)?.value ?? -1n
