@@ -1,6 +1,8 @@
 // The DNS database role: the embedded DNS server's zone, rebuilt from the store whenever a node is
-// created, changed or deleted (and when bindings allocate addresses): A and AAAA for every
-// allocated address, PTR from them, for every node inside the cluster domain.
+// created, changed or deleted (and when bindings allocate addresses), for every node inside the
+// cluster domain: its name holds its admin network addresses (A, AAAA), and `<node>.<network>.
+// <domain>` each other network's (storage, public, its BMC's on bmc); PTR from each address to
+// the name that holds it.
 import type { Disposable } from '../../base/lifecycle'
 import type { RoleHookRegistry } from '../../annealer/role-hooks'
 import type { DomainContext } from '../../domain/context'
@@ -25,14 +27,17 @@ export async function buildZone(ctx: DomainContext, domain: string, nameserver: 
   const rows = await ctx.db
     .selectFrom('nodes')
     .innerJoin('network_allocations', 'network_allocations.node_id', 'nodes.id')
-    .select(['nodes.name', 'network_allocations.address'])
+    .innerJoin('networks', 'networks.id', 'network_allocations.network_id')
+    .select(['nodes.name', 'network_allocations.address', 'networks.name as network', 'networks.category'])
     .orderBy('nodes.id')
+    .orderBy('networks.id')
     .orderBy('network_allocations.family')
     .execute()
   const byName = new Map<string, string[]>()
   for (const r of rows) {
-    if (r.name !== domain && !r.name.endsWith(`.${domain}`)) continue
-    byName.set(r.name, [...(byName.get(r.name) ?? []), r.address])
+    if (!r.name.endsWith(`.${domain}`)) continue
+    const fqdn = r.category === 'admin' ? r.name : `${r.name.slice(0, -domain.length - 1)}.${r.network}.${domain}`
+    byName.set(fqdn, [...(byName.get(fqdn) ?? []), r.address])
   }
   if (!byName.has(nameserver.fqdn) && nameserver.fqdn.endsWith(`.${domain}`)) byName.set(nameserver.fqdn, [...nameserver.addresses])
   return {
