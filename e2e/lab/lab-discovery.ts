@@ -37,7 +37,14 @@ export interface ApiNode {
   readonly bootenv: string
   readonly hint: { readonly admin_address?: string }
   readonly addresses: ReadonlyArray<{ readonly network: string; readonly family: 4 | 6; readonly address: string }>
-  readonly discovery: { readonly macs?: readonly string[]; readonly cpus?: number; readonly memory_mb?: number; readonly disks?: ReadonlyArray<{ name: string; size_bytes: number; removable?: boolean }> }
+  readonly discovery: {
+    readonly macs?: readonly string[]
+    readonly cpus?: number
+    readonly memory_mb?: number
+    readonly disks?: ReadonlyArray<{ name: string; size_bytes: number; removable?: boolean }>
+    readonly nics?: ReadonlyArray<{ name: string; mac: string; speed_mbps: number | null; bus_path: string | null; link: boolean | null }>
+    readonly model?: string | null
+  }
 }
 export interface ApiNodeRole {
   readonly id: number
@@ -281,6 +288,8 @@ export async function discover(lab: Lab, vm: LabVm, result: NodeResult, waitFor:
   expect(node.discovery.memory_mb).toBeGreaterThan(512)
   // The VM's empty virtio disk, fixed (not removable): what the installers default to.
   expect(node.discovery.disks).toContainEqual({ name: 'vda', size_bytes: 8 * 1024 ** 3, removable: false })
+  // The NIC inventory conduits resolve against: the boot NIC with its PCI path (its bus order) and carrier.
+  expect(node.discovery.nics).toContainEqual(expect.objectContaining({ mac, bus_path: expect.stringMatching(/^[0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]$/), link: true }))
 
   // The image's first API request: from an address this MAC was given, to the node-facing API.
   const addresses = new Set(capture.acks.filter((a) => a.mac === mac).map((a) => a.address))

@@ -165,12 +165,34 @@ else
   log "BMC at /dev/ipmi0 did not answer lan print $BMC_CHANNEL: $(head -c 200 /run/bmc-lan.err)"
 fi
 
+# One NIC as the registration's "nics" entry: name, MAC, link speed (Mb/s, null when unknown),
+# PCI path (the bus order for conduits; null for a device without one) and carrier.
+nic_json() {
+  dir="/sys/class/net/$1"
+  mac=$(cat "$dir/address" 2>/dev/null | tr 'A-F' 'a-f')
+  echo "$mac" | grep -qE '^([0-9a-f]{2}:){5}[0-9a-f]{2}$' || return 0
+  speed=$(cat "$dir/speed" 2>/dev/null)
+  echo "$speed" | grep -qE '^[1-9][0-9]{0,7}$' || speed=null
+  bus=$(readlink -f "$dir/device" 2>/dev/null | tr '/' '\n' | grep -E '^[0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]$' | tail -n1)
+  [ -n "$bus" ] && bus="\"$bus\"" || bus=null
+  case "$(cat "$dir/carrier" 2>/dev/null)" in 1) link=true ;; 0) link=false ;; *) link=null ;; esac
+  printf '{"name":"%s","mac":"%s","speed_mbps":%s,"bus_path":%s,"link":%s}' "$1" "$mac" "$speed" "$bus" "$link"
+}
+
 # Inventory: the boot MAC first (the node is named after it), then the others.
 macs="\"$MAC\""
 for name in $ifaces; do
   [ "$name" = "$IFACE" ] && continue
   macs="$macs,\"$(cat "/sys/class/net/$name/address")\""
 done
+nics=""
+for name in $ifaces; do
+  one=$(nic_json "$name")
+  [ -n "$one" ] && nics="$nics${nics:+,}$one"
+done
+model=$(cat /sys/class/dmi/id/product_name 2>/dev/null | tr -cd 'A-Za-z0-9 ._()-' | cut -c1-128)
+model_field=""
+[ -n "$model" ] && model_field=",\"model\":\"$model\""
 cpus=$(grep -c '^processor' /proc/cpuinfo)
 memory_mb=$(($(sed -n 's/^MemTotal: *\([0-9]*\) kB/\1/p' /proc/meminfo) / 1024))
 disks=""
@@ -183,7 +205,7 @@ for path in /sys/block/*; do
   if [ "$(cat "$path/removable" 2>/dev/null)" = 1 ]; then removable=true; fi
   disks="$disks${disks:+,}{\"name\":\"$name\",\"size_bytes\":$size,\"removable\":$removable}"
 done
-registration="{\"macs\":[$macs],\"cpus\":$cpus,\"memory_mb\":$memory_mb,\"disks\":[$disks],\"address\":\"$DHCP_IP\"$bmc_field}"
+registration="{\"macs\":[$macs],\"cpus\":$cpus,\"memory_mb\":$memory_mb,\"disks\":[$disks],\"nics\":[$nics]$model_field,\"address\":\"$DHCP_IP\"$bmc_field}"
 
 log "POST $API/api/node/register $registration"
 with_retries http_post /api/node/register "$registration" /run/registered.json || fail_forever "could not register with $API"

@@ -165,4 +165,18 @@ describe('node-facing API trust (rack namespace, curl)', () => {
     expect(bad.status).toBe(400)
     expect(bad.json.error?.message).toMatch(/bmc/)
   }, 30_000)
+
+  it('keeps the NIC inventory and hardware model a machine reports, for conduits, and refuses a malformed NIC', async () => {
+    const nics = [
+      { name: 'eno1', mac: '3C:FD:FE:00:05:01', speed_mbps: 1000, bus_path: '0000:02:00.0', link: true },
+      { name: 'enp65s0f0', mac: '3c:fd:fe:00:05:10', speed_mbps: null, bus_path: null, link: null }
+    ]
+    const ok = await register(['3c:fd:fe:00:05:01'], { nics, model: 'PowerEdge R640' })
+    expect(ok.status).toBe(200)
+    const node = await nodeRow(Number(ok.json.node_id))
+    expect(JSON.parse(node.discovery)).toMatchObject({ nics: [{ ...nics[0], mac: '3c:fd:fe:00:05:01' }, nics[1]], model: 'PowerEdge R640' })
+    const bad = await register(['3c:fd:fe:00:05:02'], { nics: [{ name: 'eth0; reboot', mac: '3c:fd:fe:00:05:02', speed_mbps: 1000, bus_path: null, link: true }] })
+    expect(bad.status).toBe(400)
+    expect(bad.json.error?.message).toMatch(/nics/)
+  }, 30_000)
 })

@@ -41,6 +41,26 @@ export const RegistrationSchema = z
     /** The address the image got by DHCP, so the framework can reach it before its allocation is used. */
     address: z.string().max(64).optional(),
     /**
+     * The network interfaces, for conduits (conduits.ts): the kernel's name, MAC, link speed in
+     * Mb/s (null: unknown, no link or a virtual NIC), PCI path (the bus order) and carrier.
+     */
+    nics: z
+      .array(
+        z
+          .object({
+            name: z.string().regex(/^[A-Za-z0-9._-]{1,15}$/, 'an interface name such as eth0'),
+            mac: Mac,
+            speed_mbps: z.number().int().min(1).max(10_000_000).nullable(),
+            bus_path: z.string().regex(/^[0-9a-fA-F:.]{1,32}$/, 'a PCI path such as 0000:00:03.0').nullable(),
+            link: z.boolean().nullable()
+          })
+          .strict()
+      )
+      .max(64)
+      .optional(),
+    /** The hardware model (DMI product name), for interface maps. */
+    model: z.string().max(128).optional(),
+    /**
      * The machine's BMC as the image read it in band (`ipmitool lan print`): its MAC, its LAN
      * address (absent or 0.0.0.0: none set yet) and where that address comes from. Absent: the
      * machine has no BMC the image could talk to (no /dev/ipmi0).
@@ -88,7 +108,7 @@ export function nameForMac(mac: string, domain: string): string {
  * MAC is never moved from one node to another: the operator merges or deletes.
  */
 export async function registerNode(ctx: DomainContext, input: Registration, domain: string, who: Registrant): Promise<Registered> {
-  const discovery = { macs: input.macs, cpus: input.cpus ?? null, memory_mb: input.memory_mb ?? null, disks: input.disks ?? [] }
+  const discovery = { macs: input.macs, cpus: input.cpus ?? null, memory_mb: input.memory_mb ?? null, disks: input.disks ?? [], nics: input.nics ?? [], model: input.model ?? null }
   const owners = await ctx.db.selectFrom('node_macs').innerJoin('nodes', 'nodes.id', 'node_macs.node_id').select(['node_macs.mac', 'nodes.id', 'nodes.name']).where('node_macs.mac', 'in', input.macs).execute()
   const ownerIds = [...new Set(owners.map((o) => o.id))]
   if (ownerIds.length > 1) {
