@@ -11,7 +11,7 @@ import { parseCidr } from '../../base/ip-address'
 import { allocateNodeAddresses } from '../network/allocations'
 import type { BarclampDefinitionInput, BarclampModule } from '../barclamp-module'
 import { BMC_CONFIGURE_SCRIPT } from './bmc-configure-script'
-import { adoptConfigured, bmcRow, pendingCredentials } from './node-bmcs'
+import { adoptConfigured, pendingCredentials } from './node-bmcs'
 
 export const BMC_CONFIGURE_ROLE = 'bmc-configure'
 
@@ -81,7 +81,7 @@ export const bmcBarclamp: BarclampModule = {
           const mac = typeof bmc.mac === 'string' && /^([0-9a-f]{2}:){5}[0-9a-f]{2}$/.test(bmc.mac) ? bmc.mac : undefined
           if (await adoptConfigured(ctx, event.nodeId, { address: bmc.address, mac })) {
             log.info({ node: event.nodeId, address: bmc.address }, 'BMC configured: powering through it with the generated credentials')
-            if (power && (await bmcRow(ctx.db, event.nodeId))) void power.act(event.nodeId, 'status')
+            if (power) void power.act(event.nodeId, 'status')
           }
         }
       })

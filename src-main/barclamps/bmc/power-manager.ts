@@ -93,8 +93,8 @@ export class PowerManager implements NodePowerControl {
   }
 
   async rebootThroughBmc(nodeId: number): Promise<PowerResult | undefined> {
-    const creds = await credentialsOf(this.options.ctx.db, this.options.box, nodeId)
-    if ('unusable' in creds) return undefined
+    // No BMC, or none with a password: the caller reboots another way (the run opens the password).
+    if (!(await this.usable(nodeId))) return undefined
     return this.queued(nodeId, 'cycle', async (bmc) => {
       const state = await bmc.status()
       await bmc.pxeOnce()
@@ -133,6 +133,12 @@ export class PowerManager implements NodePowerControl {
     if (row?.power_state !== 'off' || row.password_sealed === null) return false
     const r = await this.act(nodeId, 'status')
     return r.ok && r.state === 'off'
+  }
+
+  /** Whether the node has a BMC with a password stored. */
+  private async usable(nodeId: number): Promise<boolean> {
+    const row = await bmcRow(this.options.ctx.db, nodeId)
+    return row !== undefined && row.password_sealed !== null
   }
 
   private async perform(nodeId: number, bmc: BmcPower, action: PowerAction): Promise<PowerState | undefined> {
